@@ -72,7 +72,7 @@ void HeartbeatPublisher::run() {
     hb.service = const_cast<char*>(opts_.service.c_str());
     hb.instance_id = const_cast<char*>(opts_.instance.c_str());
     hb.version = const_cast<char*>(opts_.version.c_str());
-    hb.status = (h.nats_connected && h.jetstream_ok) ? OMS__V1__SERVICE_STATUS__SERVICE_STATUS_READY
+    hb.status = (h.nats_connected && h.jetstream_ok && h.engine_ok) ? OMS__V1__SERVICE_STATUS__SERVICE_STATUS_READY
                                                      : OMS__V1__SERVICE_STATUS__SERVICE_STATUS_DEGRADED;
     hb.ts_ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
     hb.uptime_ms = static_cast<uint64_t>(duration_cast<milliseconds>(steady_clock::now() - started).count());

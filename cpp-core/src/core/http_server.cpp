@@ -35,8 +35,10 @@ void write_all(int fd, const char* p, size_t n) {
 }
 }  // namespace
 
-int HttpServer::start(const std::string& host, int port, Handler handler) {
+int HttpServer::start(const std::string& host, int port, Handler handler,
+                      std::function<void()> on_thread_exit) {
   handler_ = std::move(handler);
+  on_thread_exit_ = std::move(on_thread_exit);
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) return errno;
   int one = 1;
@@ -60,7 +62,10 @@ int HttpServer::start(const std::string& host, int port, Handler handler) {
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  thread_ = std::thread([this] { serve(); });
+  thread_ = std::thread([this] {
+    serve();
+    if (on_thread_exit_) on_thread_exit_();
+  });
   return 0;
 }
 

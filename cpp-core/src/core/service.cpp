@@ -26,7 +26,8 @@ CoreService::CoreService(const config::Config& cfg, const Logger& log, std::stri
 
 bool CoreService::start_http() {
   const int err = http_.start("127.0.0.1", cfg_.http_port,
-                              [this](std::string_view m, std::string_view p) { return handle_http(m, p); });
+                              [this](std::string_view m, std::string_view p) { return handle_http(m, p); },
+                              [] { nats_ReleaseThreadMemory(); });
   if (err != 0) {
     log_.error("http listen failed", {{"port", std::to_string(cfg_.http_port)}, {"err", std::strerror(err)}});
     return false;
@@ -100,6 +101,8 @@ bool CoreService::start_runtime() {
     HeartbeatHealth h;
     h.nats_connected = conn_->connected();
     h.jetstream_ok = h.nats_connected && js_->ping(probe_timeout).ok();
+    const EngineHost* e = engine_live_.load(std::memory_order_acquire);
+    h.engine_ok = e == nullptr || e->healthy();
     return h;
   });
 
@@ -109,6 +112,7 @@ bool CoreService::start_runtime() {
     log_.error("engine start failed", {{"engine", engine_->name()}, {"err", st.message()}});
     return false;
   }
+  engine_live_.store(engine_.get(), std::memory_order_release);
   log_.info("ready", {{"instance", instance_},
                       {"subject", heartbeat_subject("oms-core", instance_)},
                       {"nats", cfg_.nats_url},
@@ -121,6 +125,7 @@ bool CoreService::start_runtime() {
 void CoreService::stop() {
   if (stopped_) return;
   stopped_ = true;
+  engine_live_.store(nullptr, std::memory_order_release);
   if (engine_) engine_->stop();
   heartbeat_.stop();
   http_.stop();
@@ -136,7 +141,8 @@ void CoreService::stop() {
 bool CoreService::ready() {
   if (!nats_up_.load(std::memory_order_acquire)) return false;
   if (!conn_->connected() || !js_->ping(milliseconds(500)).ok()) return false;
-  return true;
+  const EngineHost* e = engine_live_.load(std::memory_order_acquire);
+  return e != nullptr && e->healthy();
 }
 
 MetricsSample CoreService::sample(bool with_ready) {

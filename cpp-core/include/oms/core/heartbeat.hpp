@@ -17,6 +17,7 @@ namespace oms::core {
 struct HeartbeatHealth {
   bool nats_connected = false;
   bool jetstream_ok = false;
+  bool engine_ok = true;
 };
 
 struct HeartbeatOptions {

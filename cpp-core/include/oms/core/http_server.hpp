@@ -27,8 +27,10 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds host:port (port 0 picks a free one, see port()) and starts the
-  // serving thread. Returns 0 or an errno value.
-  int start(const std::string& host, int port, Handler handler);
+  // serving thread. `on_thread_exit` runs on that thread as it ends (e.g.
+  // nats_ReleaseThreadMemory when handlers touch NATS). Returns 0 or errno.
+  int start(const std::string& host, int port, Handler handler,
+            std::function<void()> on_thread_exit = {});
   void stop();
   int port() const { return port_; }
 
@@ -37,6 +39,7 @@ class HttpServer {
   void handle(int fd);
 
   Handler handler_;
+  std::function<void()> on_thread_exit_;
   int listen_fd_ = -1;
   int wake_fd_ = -1;   // eventfd: stop() wakes the poll() in serve()
   int port_ = 0;

@@ -54,6 +54,7 @@ class CoreService {
   std::atomic<bool> nats_up_{false};   // conn_/js_ are valid once true
   HeartbeatPublisher heartbeat_;
   std::unique_ptr<EngineHost> engine_;
+  std::atomic<EngineHost*> engine_live_{nullptr};  // set while started; read by probes
   bool stopped_ = false;
 };
 
