@@ -146,6 +146,7 @@ public:
     HandleStatus handle(const FillMsg& fill, OutputBuffer& out);
     HandleStatus handle(const OrderEventMsg& ev, OutputBuffer& out);
     HandleStatus handle(const TopOfBookMsg& tob);
+    HandleStatus handle(const TopOfBookMsg& tob, OutputBuffer&) { return handle(tob); }  // uniform dispatch
     // Kill switch engage emits KillCancelAll for the affected scope.
     HandleStatus handle(const RiskControlMsg& rc, OutputBuffer& out);
 
