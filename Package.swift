@@ -1,0 +1,66 @@
+// swift-tools-version:6.2
+// mExOms: the Swift half of the suite. Each executable is its own process;
+// they share OMSCore (NATS/JetStream over nats.c, config, contracts, service
+// lifecycle, observability). The C++20 engine lives in cpp-core/ (CMake).
+import PackageDescription
+
+let package = Package(
+    name: "mExOms",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "OMSCore", targets: ["OMSCore"]),
+        .executable(name: "oms-server", targets: ["OMSServer"]),
+        .executable(name: "binance-spot", targets: ["BinanceSpot"]),
+        .executable(name: "binance-futures", targets: ["BinanceFutures"]),
+        .executable(name: "router", targets: ["Router"]),
+        .executable(name: "archiver", targets: ["Archiver"]),
+        .executable(name: "omsctl", targets: ["OMSCtl"]),
+        .executable(name: "oms-bench", targets: ["OMSBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // nats.c (Debian libnats-dev) as a system library.
+        .systemLibrary(name: "CNATS", path: "Sources/CNATS", pkgConfig: "libnats",
+                       providers: [.apt(["libnats-dev"])]),
+        .target(
+            name: "OMSCore",
+            dependencies: [
+                "CNATS",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "OMSServer", dependencies: ["OMSCore"]),
+        .executableTarget(name: "BinanceSpot", dependencies: ["OMSCore"]),
+        .executableTarget(name: "BinanceFutures", dependencies: ["OMSCore"]),
+        .executableTarget(name: "Router", dependencies: ["OMSCore"]),
+        .executableTarget(name: "Archiver", dependencies: ["OMSCore"]),
+        .executableTarget(name: "OMSCtl", dependencies: ["OMSCore"]),
+        .executableTarget(
+            name: "OMSBench",
+            dependencies: ["OMSCore", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
+        .testTarget(name: "OMSCoreTests", dependencies: ["OMSCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["OMSCore"]),
+    ]
+)
