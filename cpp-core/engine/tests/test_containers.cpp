@@ -60,7 +60,8 @@ TEST(Pool, AcquireReleaseExhaust) {
 }
 
 TEST(Dedup, EvictsOldestFifo) {
-    DedupTable<std::uint64_t, int, 4, U64Hash> d;
+    struct Fp { Fp128 operator()(std::uint64_t k) const { return {U64Hash{}(k), k}; } };
+    DedupTable<std::uint64_t, int, 4, Fp> d;
     for (std::uint64_t k = 1; k <= 6; ++k) d.put(k, static_cast<int>(k * 10));
     EXPECT_EQ(d.find(1), nullptr);
     EXPECT_EQ(d.find(2), nullptr);

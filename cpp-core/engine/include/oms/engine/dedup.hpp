@@ -3,30 +3,45 @@
 // eviction) with a small value each.
 // Why bounded: JetStream redelivers within its duplicate window; we only need
 // to recognise recent redeliveries, and an unbounded set would grow forever.
+// Why fingerprints: keys (command ids, trade ids) are up to 64 bytes; storing
+// a 128-bit fingerprint (two independent 64-bit hashes) instead keeps the
+// table ~6x smaller and cache-resident. A false "duplicate" needs a 128-bit
+// collision among the last Capacity ids (~2^-114): negligible.
 #include <cstddef>
 #include <cstdint>
 #include "oms/engine/flat_map.hpp"
 
 namespace oms::engine {
 
-template <typename K, typename V, std::size_t Capacity, typename Hash>
+struct Fp128 {
+    std::uint64_t a = 0, b = 0;
+    bool operator==(const Fp128& o) const { return a == o.a && b == o.b; }
+};
+struct Fp128Hash {
+    std::uint64_t operator()(const Fp128& f) const { return f.a; }
+};
+
+// Fingerprint = Hash(key, seed) twice with different seeds; Hash must accept
+// (key, seed). See engine.hpp for the hashers used.
+template <typename K, typename V, std::size_t Capacity, typename Fingerprint>
 class DedupTable {
 public:
     static constexpr std::size_t capacity() { return Capacity; }
 
     const V* find(const K& k) const {
-        const std::uint32_t* i = map_.find(k);
+        const std::uint32_t* i = map_.find(Fingerprint{}(k));
         return i ? &vals_[*i] : nullptr;
     }
 
     // Remember k -> v, evicting the oldest entry when full.
     void put(const K& k, const V& v) {
-        if (std::uint32_t* i = map_.find(k)) { vals_[*i] = v; return; }
+        Fp128 fp = Fingerprint{}(k);
+        if (std::uint32_t* i = map_.find(fp)) { vals_[*i] = v; return; }
         std::uint32_t slot = static_cast<std::uint32_t>(next_ % Capacity);
         if (next_ >= Capacity) map_.erase(keys_[slot]);
-        keys_[slot] = k;
+        keys_[slot] = fp;
         vals_[slot] = v;
-        map_.insert(k, slot);
+        map_.insert(fp, slot);
         ++next_;
     }
 
@@ -34,8 +49,8 @@ public:
 
 private:
     std::uint64_t next_ = 0;
-    FlatMap<K, std::uint32_t, Capacity * 2, Hash> map_;
-    K keys_[Capacity] = {};
+    FlatMap<Fp128, std::uint32_t, Capacity * 2, Fp128Hash> map_;
+    Fp128 keys_[Capacity] = {};
     V vals_[Capacity] = {};
 };
 

@@ -107,6 +107,18 @@ struct FillKey {
 struct FillKeyHash {
     std::uint64_t operator()(const FillKey& k) const { return hash_bytes(k.trade_id.data, k.trade_id.len, k.instrument); }
 };
+// 128-bit fingerprints for the dedup tables (two seeds).
+struct StrFingerprint {
+    Fp128 operator()(const Str64& s) const {
+        return {hash_bytes(s.data, s.len, 0x9E3779B97F4A7C15ull), hash_bytes(s.data, s.len, 0xC2B2AE3D27D4EB4Full)};
+    }
+};
+struct FillFingerprint {
+    Fp128 operator()(const FillKey& k) const {
+        return {hash_bytes(k.trade_id.data, k.trade_id.len, 0x9E3779B97F4A7C15ull ^ k.instrument),
+                hash_bytes(k.trade_id.data, k.trade_id.len, 0xC2B2AE3D27D4EB4Full + k.instrument)};
+    }
+};
 struct ClordKey {
     std::uint16_t account = 0;
     OrderId id;
@@ -182,9 +194,9 @@ private:
         Pool<OrderRecord, kMaxOrders> orders;
         FlatMap<OrderId, std::uint32_t, kMaxOrders * 2, FixedStringHash<48>> order_idx;
         FlatMap<ClordKey, std::uint32_t, kMaxOrders * 2, ClordKeyHash> clord_idx;
-        DedupTable<Str64, StoredDecision, kCommandDedup, FixedStringHash<64>> cmd_dedup;
-        DedupTable<FillKey, std::uint8_t, kFillDedup, FillKeyHash> fill_dedup;
-        DedupTable<Str64, std::uint8_t, kEventDedup, FixedStringHash<64>> event_dedup;
+        DedupTable<Str64, StoredDecision, kCommandDedup, StrFingerprint> cmd_dedup;
+        DedupTable<FillKey, std::uint8_t, kFillDedup, FillFingerprint> fill_dedup;
+        DedupTable<Str64, std::uint8_t, kEventDedup, StrFingerprint> event_dedup;
         ScopeRule rules[kMaxScopeRules];
         std::uint32_t n_rules = 0;
         bool global_kill = false;

@@ -26,8 +26,8 @@ public:
 
     V* find(const K& k) {
         std::size_t i = Hash{}(k) & kMask;
-        while (used_[i]) {
-            if (keys_[i] == k) return &vals_[i];
+        while (slots_[i].used) {
+            if (slots_[i].key == k) return &slots_[i].val;
             i = (i + 1) & kMask;
         }
         return nullptr;
@@ -37,36 +37,44 @@ public:
     // Insert or return the existing value. nullptr when full.
     V* insert(const K& k, const V& v, bool* inserted = nullptr) {
         std::size_t i = Hash{}(k) & kMask;
-        while (used_[i]) {
-            if (keys_[i] == k) { if (inserted) *inserted = false; return &vals_[i]; }
+        while (slots_[i].used) {
+            if (slots_[i].key == k) { if (inserted) *inserted = false; return &slots_[i].val; }
             i = (i + 1) & kMask;
         }
         if (size_ >= max_size()) { if (inserted) *inserted = false; return nullptr; }
-        used_[i] = 1; keys_[i] = k; vals_[i] = v; ++size_;
+        slots_[i].used = 1; slots_[i].key = k; slots_[i].val = v; ++size_;
         if (inserted) *inserted = true;
-        return &vals_[i];
+        return &slots_[i].val;
     }
 
     bool erase(const K& k) {
         std::size_t i = Hash{}(k) & kMask;
-        while (used_[i]) {
-            if (keys_[i] == k) { erase_at(i); return true; }
+        while (slots_[i].used) {
+            if (slots_[i].key == k) { erase_at(i); return true; }
             i = (i + 1) & kMask;
         }
         return false;
     }
 
     void clear() {
-        for (std::size_t i = 0; i < Capacity; ++i) { used_[i] = 0; keys_[i] = K{}; vals_[i] = V{}; }
+        for (std::size_t i = 0; i < Capacity; ++i) slots_[i] = Slot{};
         size_ = 0;
     }
 
     template <typename F> void for_each(F&& f) {
-        for (std::size_t i = 0; i < Capacity; ++i) if (used_[i]) f(keys_[i], vals_[i]);
+        for (std::size_t i = 0; i < Capacity; ++i) if (slots_[i].used) f(slots_[i].key, slots_[i].val);
     }
 
 private:
     static constexpr std::size_t kMask = Capacity - 1;
+
+    // Key, value and occupancy share one slot (array of structs): a probe
+    // touches one cache line instead of three parallel arrays.
+    struct Slot {
+        K key{};
+        V val{};
+        std::uint8_t used = 0;
+    };
 
     // Backward-shift deletion: move later entries of the probe chain back so
     // no tombstones accumulate (lookups stay O(chain) forever).
@@ -74,20 +82,18 @@ private:
         std::size_t j = i;
         for (;;) {
             j = (j + 1) & kMask;
-            if (!used_[j]) break;
-            std::size_t home = Hash{}(keys_[j]) & kMask;
+            if (!slots_[j].used) break;
+            std::size_t home = Hash{}(slots_[j].key) & kMask;
             // Can entry j move to hole i? Only if its home is not in (i, j].
             bool in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
-            if (!in_range) { keys_[i] = keys_[j]; vals_[i] = vals_[j]; i = j; }
+            if (!in_range) { slots_[i] = slots_[j]; i = j; }
         }
-        used_[i] = 0; keys_[i] = K{}; vals_[i] = V{};  // zeroed: deterministic snapshots
+        slots_[i] = Slot{};  // zeroed: deterministic snapshots
         --size_;
     }
 
     std::size_t size_ = 0;
-    std::uint8_t used_[Capacity] = {};
-    K keys_[Capacity] = {};
-    V vals_[Capacity] = {};
+    Slot slots_[Capacity] = {};
 };
 
 struct U64Hash {
