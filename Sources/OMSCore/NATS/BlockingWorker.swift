@@ -1,43 +1,46 @@
 import CNATS
 import Foundation
-import Synchronization
 
 /// One dedicated thread for nats.c calls that block (fetch, request, sync
 /// publish), so they never block Swift's cooperative pool. It releases
 /// nats.c's thread-local memory when it exits, as the library asks.
 final class BlockingWorker: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var jobs: [() -> Void] = []
-    private var stopping = false
-    private var thread: Thread?
+    /// Owned by the thread as well as the worker, so the thread can finish
+    /// its queue after the worker itself is gone.
+    private final class Queue: @unchecked Sendable {
+        let condition = NSCondition()
+        var jobs: [() -> Void] = []
+        var stopping = false
+
+        func run() {
+            while true {
+                condition.lock()
+                while jobs.isEmpty && !stopping { condition.wait() }
+                if jobs.isEmpty && stopping {
+                    condition.unlock()
+                    break
+                }
+                let job = jobs.removeFirst()
+                condition.unlock()
+                job()
+            }
+            nats_ReleaseThreadMemory()
+        }
+    }
+
+    private let queue = Queue()
 
     init(name: String) {
-        let thread = Thread { [unowned self] in self.run() }
+        let thread = Thread { [queue] in queue.run() }
         thread.name = name
-        self.thread = thread
         thread.start()
     }
 
-    private func run() {
-        while true {
-            condition.lock()
-            while jobs.isEmpty && !stopping { condition.wait() }
-            if jobs.isEmpty && stopping {
-                condition.unlock()
-                break
-            }
-            let job = jobs.removeFirst()
-            condition.unlock()
-            job()
-        }
-        nats_ReleaseThreadMemory()
-    }
-
     func submit(_ job: @escaping () -> Void) {
-        condition.lock()
-        jobs.append(job)
-        condition.signal()
-        condition.unlock()
+        queue.condition.lock()
+        queue.jobs.append(job)
+        queue.condition.signal()
+        queue.condition.unlock()
     }
 
     /// Runs `body` on the worker thread and returns its result.
@@ -51,10 +54,10 @@ final class BlockingWorker: @unchecked Sendable {
 
     /// Lets queued jobs finish, then ends the thread.
     func shutdown() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
+        queue.condition.lock()
+        queue.stopping = true
+        queue.condition.signal()
+        queue.condition.unlock()
     }
 
     deinit { shutdown() }

@@ -1,0 +1,155 @@
+import Foundation
+import OMSCore
+import Testing
+
+/// Against a real nats-server: the plumbing every service relies on.
+@Suite(.serialized) struct JetStreamIntegrationTests {
+    func stream(_ js: JetStream, _ name: String, _ subjects: [String]) throws {
+        var spec = StreamSpec(name: name, subjects: subjects)
+        spec.duplicateWindow = .seconds(60)
+        try js.ensureStream(spec)
+    }
+
+    @Test func publishConsumeAck() async throws {
+        let server = try NATSServerFixture()
+        let nc = try server.connect()
+        let js = try nc.jetStream()
+        try stream(js, "ORDERS", ["orders.>"])
+        var ev = Oms_V1_OrderEvent()
+        ev.eventID = "e-1"
+        ev.eventType = .accepted
+        ev.order.orderID = "O-1"
+        let ack = try await js.publish(ev, subject: "orders.binance.spot.BTCUSDT", id: ev.eventID, producer: "test", traceID: "t-1")
+        #expect(ack.stream == "ORDERS" && ack.sequence == 1 && !ack.duplicate)
+
+        let consumer = try js.pullConsumer(stream: "ORDERS", ConsumerSpec(durable: "c1"))
+        let msgs = try await consumer.fetch(batch: 10, timeout: .seconds(2))
+        #expect(msgs.count == 1)
+        let m = try #require(msgs.first)
+        #expect(m.headers[OMSHeader.type] == "oms.v1.OrderEvent")
+        #expect(m.headers[OMSHeader.id] == "e-1")
+        #expect(m.headers[OMSHeader.msgID] == "e-1")
+        #expect(m.headers[OMSHeader.traceID] == "t-1")
+        #expect(m.delivery.streamSequence == 1 && m.delivery.numDelivered == 1)
+        #expect(try Oms_V1_OrderEvent(serializedBytes: m.payload) == ev)
+        try m.ackSyncBlocking()
+        // Acked: nothing more, even after the ack wait.
+        #expect(try await consumer.fetch(batch: 10, timeout: .milliseconds(300)).isEmpty)
+    }
+
+    @Test func redeliveryAfterConsumerDiesBeforeAck() async throws {
+        let server = try NATSServerFixture()
+        let nc = try server.connect()
+        let js = try nc.jetStream()
+        try stream(js, "TRADES", ["trades.>"])
+        for i in 1...3 { _ = try await js.publish("trades.binance.spot.BTCUSDT", payload: Array("fill-\(i)".utf8), msgID: "f-\(i)") }
+        var spec = ConsumerSpec(durable: "archiver")
+        spec.ackWait = .seconds(1)
+        do {
+            // First incarnation: takes all three, acks only the first, then "dies".
+            let c = try js.pullConsumer(stream: "TRADES", spec)
+            let got = try await c.fetch(batch: 3, timeout: .seconds(2))
+            #expect(got.count == 3)
+            try got[0].ackSyncBlocking()
+        }
+        let c2 = try js.pullConsumer(stream: "TRADES", spec)
+        var redelivered: [JetStreamMessage] = []
+        let deadline = ContinuousClock.now + .seconds(5)
+        while redelivered.count < 2 && ContinuousClock.now < deadline {
+            redelivered += try await c2.fetch(batch: 10, timeout: .milliseconds(500))
+        }
+        #expect(redelivered.map { String(decoding: $0.payload, as: UTF8.self) } == ["fill-2", "fill-3"])
+        #expect(redelivered.allSatisfy { $0.delivery.numDelivered == 2 })
+        for m in redelivered { try m.ackSyncBlocking() }
+    }
+
+    @Test func republishedMsgIDIsDeduplicated() async throws {
+        let server = try NATSServerFixture()
+        let nc = try server.connect()
+        let js = try nc.jetStream()
+        try stream(js, "ORDERS", ["orders.>"])
+        let a = try await js.publish("orders.binance.spot.BTCUSDT", payload: [1, 2, 3], msgID: "venue-trade-42")
+        let b = try await js.publish("orders.binance.spot.BTCUSDT", payload: [1, 2, 3], msgID: "venue-trade-42")
+        let c = try js.publishBlocking("orders.binance.spot.BTCUSDT", payload: [1, 2, 3], msgID: "venue-trade-42")
+        #expect(!a.duplicate && b.duplicate && c.duplicate)
+        #expect(a.sequence == b.sequence)
+        #expect(try js.streamState("ORDERS").messages == 1)
+    }
+
+    @Test func consumerSurvivesServerRestartAndResumesWithNothingLost() async throws {
+        let server = try NATSServerFixture()
+        let nc = try server.connect()
+        let js = try nc.jetStream()
+        try stream(js, "ORDERS", ["orders.>"])
+        for i in 1...50 { _ = try await js.publish("orders.x.spot.A", payload: Array("\(i)".utf8), msgID: "m-\(i)") }
+        let consumer = try js.pullConsumer(stream: "ORDERS", ConsumerSpec(durable: "core"))
+        var seen: [UInt64] = []
+        while seen.count < 20 {
+            for m in try await consumer.fetch(batch: 20 - seen.count, timeout: .seconds(1)) {
+                seen.append(m.delivery.streamSequence)
+                try m.ackSyncBlocking()
+            }
+        }
+        try server.restart()
+        // The client reconnects on its own; publishing resumes once it has.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !nc.isConnected && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(nc.isConnected)
+        #expect(nc.reconnectCount >= 1)
+        var i = 51
+        while i <= 100 {
+            do {
+                _ = try await js.publish("orders.x.spot.A", payload: Array("\(i)".utf8), msgID: "m-\(i)")
+                i += 1
+            } catch {
+                try await Task.sleep(for: .milliseconds(100))  // JetStream may need a moment after restart
+            }
+        }
+        for try await m in consumer.messages(batch: 50, pollTimeout: .milliseconds(500)) {
+            seen.append(m.delivery.streamSequence)
+            try m.ackSyncBlocking()
+            if seen.count == 100 { break }
+        }
+        #expect(seen == Array(1...100), "every message exactly once, in order, across the restart")
+        #expect(try js.streamState("ORDERS").messages == 100)
+    }
+
+    @Test func coreRequestReplyAndTypedHeaders() async throws {
+        let server = try NATSServerFixture()
+        let responder = try server.connect(name: "responder")
+        let requester = try server.connect(name: "requester")
+        let sub = try responder.subscribe("svc.echo") { [responder] m in
+            if let r = m.reply { try? responder.publish(r, payload: m.payload.reversed(), headers: m.headers) }
+        }
+        try responder.flush()
+        let reply = try await requester.request("svc.echo", payload: [1, 2, 3], headers: [OMSHeader.type: "oms.v1.Heartbeat"], timeout: .seconds(2))
+        #expect(reply.payload == [3, 2, 1])
+        #expect(reply.headers[OMSHeader.type] == "oms.v1.Heartbeat")
+        sub.unsubscribe()
+        await #expect(throws: NATSError.self) {
+            _ = try await requester.request("svc.nobody", payload: [], timeout: .milliseconds(200))
+        }
+    }
+
+    @Test func streamProvisioningIsIdempotentAndUpdates() async throws {
+        let server = try NATSServerFixture()
+        let js = try server.connect().jetStream()
+        let cfg = OMSConfig()
+        for spec in cfg.jetstream.streams { try js.ensureStream(spec) }
+        for spec in cfg.jetstream.streams { try js.ensureStream(spec) }  // second time: update, no error
+        var changed = cfg.jetstream.streams[0]
+        changed.subjects.append("orders2.>")
+        try js.ensureStream(changed)
+        _ = try js.publishBlocking("orders2.x", payload: [0])
+        #expect(try js.streamState(changed.name).messages == 1)
+    }
+
+    @Test func asyncPublishFailsCleanlyWhenNoStream() async throws {
+        let server = try NATSServerFixture()
+        let nc = try server.connect()
+        let js = try nc.jetStream(publishTimeout: .milliseconds(500))
+        await #expect(throws: NATSError.self) {
+            _ = try await js.publish("nostream.subject", payload: [1], msgID: "x")
+        }
+    }
+}
