@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "archiver", targets: ["Archiver"]),
         .executable(name: "omsctl", targets: ["OMSCtl"]),
         .executable(name: "oms-bench", targets: ["OMSBench"]),
+        .executable(name: "venue-sim", targets: ["VenueSim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -28,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // nats.c (Debian libnats-dev) as a system library.
@@ -60,7 +64,29 @@ let package = Package(
             name: "OMSBench",
             dependencies: ["OMSCore", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
-        .testTarget(name: "OMSCoreTests", dependencies: ["OMSCore"]),
+        // Protocol-faithful simulated venues (Binance first); independent of OMSCore on purpose:
+        // it plays the exchange, and must be checkable by third-party clients alone.
+        .target(
+            name: "VenueSimCore",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .executableTarget(
+            name: "VenueSim",
+            dependencies: [
+                "VenueSimCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "VenueSimTests", dependencies: ["VenueSimCore"]),
+        .testTarget(name: "OMSCoreTests", dependencies: ["OMSCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "IntegrationTests", dependencies: ["OMSCore"]),
     ]
 )

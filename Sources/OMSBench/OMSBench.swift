@@ -18,6 +18,8 @@ struct OMSBench: AsyncParsableCommand {
     @Option(help: "Messages for the async publish throughput run.") var throughputMessages = 100_000
     @Option(help: "Payload size in bytes.") var payloadSize = 128
     @Flag(help: "Print one JSON line per result instead of a table.") var json = false
+    @Flag(help: "Skip the core request/reply runs (JetStream only, e.g. to compare server durability settings).") var jetstreamOnly = false
+    @Option(help: "Label printed in the heading (e.g. the server's version and sync setting).") var label = ""
 
     func run() async throws {
         var logger = Logger(label: "oms-bench")
@@ -25,7 +27,7 @@ struct OMSBench: AsyncParsableCommand {
         let payload = [UInt8](repeating: 0x42, count: payloadSize)
         var results: [BenchResult] = []
 
-        for sendAsap in [true, false] {
+        for sendAsap in (jetstreamOnly ? [] : [true, false]) {
             var opts = NATSConnectionOptions(url: server, name: "bench-requester")
             opts.sendAsap = sendAsap
             var responderOpts = NATSConnectionOptions(url: server, name: "bench-responder")
@@ -86,7 +88,7 @@ struct OMSBench: AsyncParsableCommand {
         if json {
             for r in results { print(r.json) }
         } else {
-            print("== NATS floor from Swift (nats.c via OMSCore), payload \(payloadSize) B, server \(server) ==")
+            print("== NATS floor from Swift (nats.c via OMSCore), payload \(payloadSize) B, server \(server) \(label)==")
             print("benchmark".padding(toLength: 58, withPad: " ", startingAt: 0) + "      n     p50 µs    p99 µs  p99.9 µs    max µs      ops/s")
             for r in results { print(r.row) }
             print("(stream BENCH held \(state.messages) messages at the end: \(iterations + 200) sync + \(total) async expected)")

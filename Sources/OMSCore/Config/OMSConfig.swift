@@ -159,7 +159,7 @@ public struct OMSConfig: Sendable {
         }
         var c = OMSConfig()
         r.expectKeys(["exchanges", "nats", "nats_options", "storage", "cache", "jetstream", "heartbeat_interval",
-                      "log_level", "services", "core", "risk", "venue_sim", "secrets", "router", "oms_server", "archiver", "api"])
+                      "log_level", "services", "core", "risk", "instruments", "venue_sim", "secrets", "router", "oms_server", "archiver", "api"])
         c.readExchanges(r.child("exchanges"))
         c.readNATS(r.child("nats"), r.child("nats_options"))
         c.readStorage(r.child("storage"))
