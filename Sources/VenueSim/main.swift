@@ -1,0 +1,2 @@
+import VenueSimCore
+print("venue-sim \(VenueSimVersion.current)")

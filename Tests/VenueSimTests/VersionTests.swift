@@ -1,0 +1,3 @@
+import Testing
+import VenueSimCore
+@Test func version() { #expect(!VenueSimVersion.current.isEmpty) }
