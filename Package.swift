@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // nats.c (Debian libnats-dev) as a system library.
@@ -55,8 +56,19 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "OMSServer", dependencies: ["OMSCore"]),
-        .executableTarget(name: "BinanceSpot", dependencies: ["OMSCore"]),
-        .executableTarget(name: "BinanceFutures", dependencies: ["OMSCore"]),
+        // One adapter shape for every venue (config, HTTP client, WebSocket client, parsers,
+        // execution client, market-data client); Binance spot and futures share it.
+        .target(
+            name: "BinanceConnector",
+            dependencies: [
+                "OMSCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(name: "BinanceSpot", dependencies: ["OMSCore", "BinanceConnector"]),
+        .executableTarget(name: "BinanceFutures", dependencies: ["OMSCore", "BinanceConnector"]),
         .executableTarget(name: "Router", dependencies: ["OMSCore"]),
         .executableTarget(name: "Archiver", dependencies: ["OMSCore"]),
         .executableTarget(name: "OMSCtl", dependencies: ["OMSCore"]),
@@ -86,6 +98,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VenueSimTests", dependencies: ["VenueSimCore"]),
+        .testTarget(name: "BinanceConnectorTests", dependencies: ["BinanceConnector", "VenueSimCore"]),
         .testTarget(name: "OMSCoreTests", dependencies: ["OMSCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "IntegrationTests", dependencies: ["OMSCore"]),
     ]

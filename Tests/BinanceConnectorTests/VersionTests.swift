@@ -1,0 +1,3 @@
+import BinanceConnector
+import Testing
+@Test func version() { #expect(!BinanceConnectorVersion.current.isEmpty) }
