@@ -33,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
         // nats.c (Debian libnats-dev) as a system library.
@@ -55,7 +58,29 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .executableTarget(name: "OMSServer", dependencies: ["OMSCore"]),
+        // Client API contract (proto/oms/api/v1) and its generated gRPC code, shared by
+        // oms-server and omsctl.
+        .target(
+            name: "OMSAPI",
+            dependencies: [
+                "OMSCore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(
+            name: "OMSServerCore",
+            dependencies: [
+                "OMSCore", "OMSAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(name: "OMSServer", dependencies: ["OMSCore", "OMSServerCore"]),
+        // Smart order routing: pure logic (books, fees, splits, parent/child) kept apart from I/O.
+        .target(name: "RouterCore", dependencies: ["OMSCore"]),
         // One adapter shape for every venue (config, HTTP client, WebSocket client, parsers,
         // execution client, market-data client); Binance spot and futures share it.
         .target(
@@ -69,12 +94,19 @@ let package = Package(
         ),
         .executableTarget(name: "BinanceSpot", dependencies: ["OMSCore", "BinanceConnector"]),
         .executableTarget(name: "BinanceFutures", dependencies: ["OMSCore", "BinanceConnector"]),
-        .executableTarget(name: "Router", dependencies: ["OMSCore"]),
+        .executableTarget(name: "Router", dependencies: ["OMSCore", "RouterCore"]),
         .executableTarget(name: "Archiver", dependencies: ["OMSCore"]),
-        .executableTarget(name: "OMSCtl", dependencies: ["OMSCore"]),
+        .executableTarget(
+            name: "OMSCtl",
+            dependencies: [
+                "OMSCore", "OMSAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]
+        ),
         .executableTarget(
             name: "OMSBench",
-            dependencies: ["OMSCore", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: ["OMSCore", "RouterCore", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         // Protocol-faithful simulated venues (Binance first); independent of OMSCore on purpose:
         // it plays the exchange, and must be checkable by third-party clients alone.
@@ -99,6 +131,8 @@ let package = Package(
         ),
         .testTarget(name: "VenueSimTests", dependencies: ["VenueSimCore"]),
         .testTarget(name: "BinanceConnectorTests", dependencies: ["BinanceConnector", "VenueSimCore"]),
+        .testTarget(name: "OMSServerTests", dependencies: ["OMSServerCore", "OMSAPI", "OMSCore"]),
+        .testTarget(name: "RouterTests", dependencies: ["RouterCore", "OMSCore"]),
         .testTarget(name: "OMSCoreTests", dependencies: ["OMSCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "IntegrationTests", dependencies: ["OMSCore"]),
     ]

@@ -1,0 +1,1 @@
+public enum OMSAPIModule { public static let name = "OMSAPI" }

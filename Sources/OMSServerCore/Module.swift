@@ -1,0 +1,1 @@
+public enum OMSServerCoreModule { public static let name = "OMSServerCore" }

@@ -1,0 +1,1 @@
+public enum RouterCoreModule { public static let name = "RouterCore" }

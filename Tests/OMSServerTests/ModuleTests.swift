@@ -1,0 +1,3 @@
+import OMSServerCore
+import Testing
+@Test func module() { #expect(OMSServerCoreModule.name == "OMSServerCore") }

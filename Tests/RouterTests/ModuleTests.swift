@@ -1,0 +1,3 @@
+import RouterCore
+import Testing
+@Test func module() { #expect(RouterCoreModule.name == "RouterCore") }
