@@ -319,6 +319,7 @@ LoadResult parse_config(const std::string& yaml_text, const EnvLookup& env) {
 
 LoadResult load_config(const std::string& path, const EnvLookup& env) {
   LoadResult out;
+  out.config.source_path = path;
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);

@@ -93,15 +93,19 @@ int main(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);  // reload risk limits (see reload below)
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  // Sleeps up to `d`; false once a shutdown signal arrived.
+  // Sleeps up to `d`; false once a shutdown signal arrived. SIGHUP asks the
+  // engine to re-read `risk:` / `instruments:` (svc is set once it exists).
   bool shutdown = false;
+  oms::core::CoreService* live = nullptr;
   auto wait = [&](std::chrono::milliseconds d) {
     if (shutdown) return false;
     timespec ts{static_cast<time_t>(d.count() / 1000), static_cast<long>((d.count() % 1000) * 1'000'000)};
     const int sig = sigtimedwait(&sigs, nullptr, &ts);
+    if (sig == SIGHUP && live != nullptr) live->reload();
     if (sig == SIGTERM || sig == SIGINT) {
       log.info("shutdown requested", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
       shutdown = true;
@@ -113,6 +117,7 @@ int main(int argc, char** argv) {
   int rc = 0;
   {
     oms::core::CoreService svc(cfg, log, OMS_VERSION);
+    live = &svc;
     if (!svc.start_http()) {
       rc = 1;
     } else if (svc.connect(wait)) {
@@ -121,6 +126,7 @@ int main(int argc, char** argv) {
       }
     }
     svc.stop();
+    live = nullptr;
   }
   // Release nats.c's library threads and per-thread memory.
   nats_ReleaseThreadMemory();

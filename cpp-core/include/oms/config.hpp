@@ -60,6 +60,9 @@ struct Config {
   Duration heartbeat_interval = std::chrono::seconds(1);
   int http_port = 9102;           // services.oms-core.http_port
   int engine_cpu = -1;            // core.engine_cpu; -1: no pinning
+  // File this config came from (load_config); oms-core re-reads its
+  // `risk:` / `instruments:` sections from it on reload. Empty for parse_config.
+  std::string source_path;
 };
 
 // One problem, e.g. key "nats.url", message `"foo" is not a nats:// URL`.

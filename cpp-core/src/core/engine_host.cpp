@@ -7,7 +7,7 @@ namespace oms::core {
 
 namespace {
 
-// Placeholder until oms_engine is wired: starts nothing, always healthy.
+// Placeholder (built with -DOMS_WITH_ENGINE=OFF) until oms_engine is wired: starts nothing, always healthy.
 class NullEngineHost final : public EngineHost {
  public:
   const char* name() const noexcept override { return "null"; }
@@ -20,12 +20,13 @@ class NullEngineHost final : public EngineHost {
 
 }  // namespace
 
-std::unique_ptr<EngineHost> make_engine_host(const config::Config& /*config*/) {
+std::unique_ptr<EngineHost> make_engine_host(const config::Config& config) {
 #if defined(OMS_HAVE_ENGINE)
-  // cpp-core/engine is present and linked (target oms_engine). Replace the
-  // line below with an adapter implementing EngineHost around it.
-#endif
+  return make_risk_engine_host(config);
+#else
+  (void)config;
   return std::make_unique<NullEngineHost>();
+#endif
 }
 
 int pin_current_thread(int cpu) {

@@ -138,6 +138,13 @@ void CoreService::stop() {
   engine_.reset();
 }
 
+void CoreService::reload() {
+  EngineHost* e = engine_live_.load(std::memory_order_acquire);
+  if (e == nullptr) return;
+  log_.info("reload requested", {{"engine", e->name()}});
+  e->reload();
+}
+
 bool CoreService::ready() {
   if (!nats_up_.load(std::memory_order_acquire)) return false;
   if (!conn_->connected() || !js_->ping(milliseconds(500)).ok()) return false;
@@ -167,7 +174,9 @@ HttpResponse CoreService::handle_http(std::string_view method, std::string_view 
                    : HttpResponse{503, "text/plain; charset=utf-8", "not ready\n"};
   }
   if (path == "/metrics") {
-    return {200, "text/plain; version=0.0.4; charset=utf-8", render_prometheus(metrics_, sample(true))};
+    std::string body = render_prometheus(metrics_, sample(true));
+    if (const EngineHost* e = engine_live_.load(std::memory_order_acquire)) e->render_metrics(body);
+    return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body)};
   }
   return {404, "text/plain; charset=utf-8", "not found\n"};
 }

@@ -22,6 +22,7 @@
 #include "oms/nats/jetstream.hpp"
 
 #include <memory>
+#include <string>
 
 namespace oms::core {
 
@@ -40,7 +41,17 @@ class EngineHost {
   virtual nats::Status start(EngineContext& ctx) = 0;
   virtual void stop() noexcept = 0;
   virtual bool healthy() const noexcept { return true; }
+  // Re-read limits/instruments from the config file (SIGHUP). Thread-safe;
+  // applied by the engine between messages.
+  virtual void reload() noexcept {}
+  // Appends engine metrics (Prometheus text) to the /metrics body.
+  virtual void render_metrics(std::string& /*out*/) const {}
 };
+
+#if defined(OMS_HAVE_ENGINE)
+// The real engine pipeline (src/core/risk_engine_host.cpp).
+std::unique_ptr<EngineHost> make_risk_engine_host(const config::Config& config);
+#endif
 
 // Returns the engine to run. Today: a null engine (no trading logic). Wiring
 // the real one means editing only src/core/engine_host.cpp.

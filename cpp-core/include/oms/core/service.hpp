@@ -37,6 +37,8 @@ class CoreService {
   void stop();
 
   bool ready();
+  // Re-read risk limits / instruments (SIGHUP). No-op before the engine runs.
+  void reload();
   const std::string& instance() const { return instance_; }
 
  private:

@@ -72,6 +72,14 @@ class PullConsumer {
   // resumes where it left off) unless delete_consumer is true.
   void close(bool delete_consumer = false);
 
+  // Takes ownership of a subscription created directly with nats.c (e.g.
+  // bound to a consumer made by js_AddConsumer with a start sequence).
+  static PullConsumer adopt(natsSubscription* sub) noexcept {
+    PullConsumer pc;
+    pc.sub_ = sub;
+    return pc;
+  }
+
  private:
   friend class JetStream;
   natsSubscription* sub_ = nullptr;

@@ -73,6 +73,24 @@ public:
         head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
 
+    // Batch consumer API: how many items are readable now, read the i-th
+    // one in place (i < available()), then release n of them at once. Lets
+    // the publisher keep a batch in the ring (no copy) until it is acked.
+    std::size_t available() noexcept {
+        const std::uint64_t h = head_.load(std::memory_order_relaxed);
+        tail_cache_ = tail_.load(std::memory_order_acquire);
+        return static_cast<std::size_t>(tail_cache_ - h);
+    }
+    const T& at(std::size_t i) const noexcept {
+        return slots_[(head_.load(std::memory_order_relaxed) + i) & kMask];
+    }
+    T& at(std::size_t i) noexcept {
+        return slots_[(head_.load(std::memory_order_relaxed) + i) & kMask];
+    }
+    void pop_n(std::size_t n) noexcept {
+        head_.store(head_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+    }
+
     // Approximate (racy by nature) size for metrics.
     std::size_t size_approx() const noexcept {
         return static_cast<std::size_t>(tail_.load(std::memory_order_acquire) -

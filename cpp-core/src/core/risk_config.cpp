@@ -1,0 +1,183 @@
+#include "oms/core/risk_config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace oms::core {
+
+namespace {
+
+using engine::LimitValues;
+
+struct Reader {
+  RiskSettings& out;
+  void error(const std::string& key, const std::string& msg) { out.errors.push_back({key, msg}); }
+
+  void str(const YAML::Node& n, const std::string& key, std::optional<std::string>& dst) {
+    if (!n) return;
+    if (!n.IsScalar()) return error(key, "expected a decimal value");
+    dst = n.as<std::string>();
+  }
+  void integer(const YAML::Node& n, const std::string& key, std::optional<std::int64_t>& dst) {
+    if (!n) return;
+    try {
+      dst = n.as<std::int64_t>();
+    } catch (const YAML::Exception&) {
+      error(key, "expected an integer");
+    }
+  }
+  void limits(const YAML::Node& n, const std::string& where, LimitValues& v) {
+    if (!n) return;
+    if (!n.IsMap()) return error(where, "expected a mapping");
+    static const char* kKnown[] = {"max_order_qty", "max_position_long", "max_position_short",
+                                   "max_order_notional", "max_long_notional", "max_short_notional",
+                                   "max_gross_exposure", "daily_loss_limit", "orders_per_second", "order_burst",
+                                   "max_open_orders", "max_open_orders_per_symbol", "price_collar_bps"};
+    for (const auto& kv : n) {
+      const std::string k = kv.first.as<std::string>();
+      bool known = false;
+      for (const char* x : kKnown) known = known || k == x;
+      if (!known) error(where + "." + k, "unknown limit");
+    }
+    str(n["max_order_qty"], where + ".max_order_qty", v.max_order_qty);
+    str(n["max_position_long"], where + ".max_position_long", v.max_position_long);
+    str(n["max_position_short"], where + ".max_position_short", v.max_position_short);
+    str(n["max_order_notional"], where + ".max_order_notional", v.max_order_notional);
+    str(n["max_long_notional"], where + ".max_long_notional", v.max_long_notional);
+    str(n["max_short_notional"], where + ".max_short_notional", v.max_short_notional);
+    str(n["max_gross_exposure"], where + ".max_gross_exposure", v.max_gross_exposure);
+    str(n["daily_loss_limit"], where + ".daily_loss_limit", v.daily_loss_limit);
+    str(n["orders_per_second"], where + ".orders_per_second", v.orders_per_second);
+    str(n["order_burst"], where + ".order_burst", v.order_burst);
+    integer(n["max_open_orders"], where + ".max_open_orders", v.max_open_orders);
+    integer(n["max_open_orders_per_symbol"], where + ".max_open_orders_per_symbol", v.max_open_orders_per_symbol);
+    integer(n["price_collar_bps"], where + ".price_collar_bps", v.price_collar_bps);
+  }
+
+  // Decimal string at `scale` (e.g. tick "0.01" at price_scale 2 -> 1).
+  void scaled(const YAML::Node& n, const std::string& key, int scale, std::int64_t& dst) {
+    if (!n) return;
+    std::int64_t v = 0;
+    if (!n.IsScalar() || !engine::parse_decimal(n.as<std::string>(), scale, v) || v < 0)
+      return error(key, "expected a non-negative decimal representable at scale " + std::to_string(scale));
+    dst = v;
+  }
+  template <std::size_t N>
+  void fixed(const YAML::Node& n, const std::string& key, engine::FixedString<N>& dst, bool required) {
+    if (!n) {
+      if (required) error(key, "required");
+      return;
+    }
+    if (!dst.assign(n.as<std::string>())) error(key, "too long");
+  }
+
+  void instrument(const YAML::Node& n, const std::string& where) {
+    if (!n.IsMap()) return error(where, "expected a mapping");
+    engine::InstrumentSpec s;
+    fixed(n["exchange"], where + ".exchange", s.id.exchange, true);
+    fixed(n["market"], where + ".market", s.id.market, true);
+    fixed(n["symbol"], where + ".symbol", s.id.symbol, true);
+    fixed(n["base"], where + ".base", s.base_asset, false);
+    fixed(n["quote"], where + ".quote", s.quote_asset, false);
+    std::optional<std::int64_t> ps, qs;
+    integer(n["price_scale"], where + ".price_scale", ps);
+    integer(n["qty_scale"], where + ".qty_scale", qs);
+    if (!ps || *ps < 0 || *ps > 18) return error(where + ".price_scale", "required, 0..18");
+    if (!qs || *qs < 0 || *qs > 18) return error(where + ".qty_scale", "required, 0..18");
+    s.price_scale = static_cast<std::int32_t>(*ps);
+    s.qty_scale = static_cast<std::int32_t>(*qs);
+    scaled(n["tick_size"], where + ".tick_size", s.price_scale, s.tick_size);
+    scaled(n["lot_size"], where + ".lot_size", s.qty_scale, s.lot_size);
+    scaled(n["min_qty"], where + ".min_qty", s.qty_scale, s.min_qty);
+    scaled(n["max_qty"], where + ".max_qty", s.qty_scale, s.max_qty);
+    scaled(n["min_notional"], where + ".min_notional", engine::kQuoteScale, s.min_notional);
+    if (const auto st = n["status"]) {
+      const std::string v = st.as<std::string>();
+      if (v == "trading") s.status = engine::InstrumentStatus::Trading;
+      else if (v == "halted") s.status = engine::InstrumentStatus::Halted;
+      else if (v == "reduce_only") s.status = engine::InstrumentStatus::ReduceOnly;
+      else if (v == "delisted") s.status = engine::InstrumentStatus::Delisted;
+      else error(where + ".status", "one of trading|halted|reduce_only|delisted");
+    }
+    out.instruments.push_back(s);
+  }
+
+  void tree(const YAML::Node& root) {
+    if (!root || !root.IsMap()) return;
+    if (const auto r = root["risk"]) {
+      if (!r.IsMap()) {
+        error("risk", "expected a mapping");
+      } else {
+        std::optional<std::int64_t> age;
+        integer(r["reference_max_age_ms"], "risk.reference_max_age_ms", age);
+        if (age) out.risk.reference_max_age_ms = *age;
+        if (const auto a = r["allow_missing_reference"]) {
+          try {
+            out.risk.allow_missing_reference = a.as<bool>();
+          } catch (const YAML::Exception&) {
+            error("risk.allow_missing_reference", "expected true|false");
+          }
+        }
+        limits(r["defaults"], "risk.defaults", out.risk.defaults);
+        for (const char* section : {"accounts", "symbols"}) {
+          const auto m = r[section];
+          if (!m) continue;
+          if (!m.IsMap()) {
+            error(std::string("risk.") + section, "expected a mapping");
+            continue;
+          }
+          auto& list = std::string(section) == "accounts" ? out.risk.accounts : out.risk.symbols;
+          for (const auto& kv : m) {
+            const std::string name = kv.first.as<std::string>();
+            LimitValues v;
+            limits(kv.second, std::string("risk.") + section + "." + name, v);
+            list.emplace_back(name, std::move(v));
+          }
+        }
+      }
+    }
+    if (const auto in = root["instruments"]) {
+      if (!in.IsSequence()) {
+        error("instruments", "expected a list");
+      } else {
+        for (std::size_t i = 0; i < in.size(); ++i) instrument(in[i], "instruments[" + std::to_string(i) + "]");
+      }
+    }
+    if (out.errors.empty()) {
+      // Compile once so value errors ("abc" as a quantity) surface at load.
+      auto table = std::make_unique<engine::RiskLimitsTable>();
+      std::string err;
+      if (!engine::compile_limits(out.risk, *table, &err)) error("risk", err);
+    }
+  }
+};
+
+}  // namespace
+
+RiskSettings parse_risk_settings(const std::string& yaml_text) {
+  RiskSettings s;
+  Reader r{s};
+  try {
+    r.tree(YAML::Load(yaml_text));
+  } catch (const YAML::Exception& e) {
+    s.errors.push_back({"(yaml)", e.what()});
+  }
+  return s;
+}
+
+RiskSettings load_risk_settings(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) {
+    RiskSettings s;
+    s.errors.push_back({"(file)", "\"" + path + "\" cannot be read"});
+    return s;
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_risk_settings(ss.str());
+}
+
+}  // namespace oms::core

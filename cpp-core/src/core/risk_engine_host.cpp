@@ -1,0 +1,1106 @@
+// The oms-core engine pipeline: JetStream in -> engine -> JetStream out.
+//
+//   I/O threads (one per durable pull consumer, nats.c fetch)
+//        | SpscRing<InItem> per source (natsMsg* + stream seq + trace id)
+//        v
+//   engine thread (owns Engine + Codec; decode -> checks -> state -> encode)
+//        | SpscRing<OutRec> (encoded payload + subject + headers + input msg)
+//        v
+//   publisher thread (JetStream async publish, wait for the acks, THEN ack
+//   the inputs) ---- snapshot writer thread (temp + fsync + rename)
+//
+// Exactly-once decisions from at-least-once delivery:
+//  * every output has a deterministic Nats-Msg-Id derived from the input
+//    (command_id + ":decision" / ":rej" / ":route"), so a republish inside the
+//    stream's duplicate window is dropped by the server;
+//  * an input is acked only after its outputs were acked by JetStream, so the
+//    durable consumer's ack floor means "outputs published up to here";
+//  * a snapshot reflects the inputs applied up to per-source stream
+//    sequences, and is renamed into place only after the publisher has
+//    published every output of those inputs;
+//  * on start: restore the snapshot, recreate each durable consumer to
+//    deliver from snapshot_seq + 1, and replay. Inputs at or below the old
+//    ack floor rebuild state silently (their outputs exist already); later
+//    ones publish (dedup covers the ones caught between publish and ack).
+#include "oms/core/engine_host.hpp"
+#include "oms/core/risk_config.hpp"
+#include "oms/core/snapshot_file.hpp"
+#include "oms/engine/codec.hpp"
+#include "oms/engine/engine.hpp"
+#include "oms/engine/spsc_ring.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace oms::core {
+
+namespace {
+
+using namespace oms::engine;
+using Clock = std::chrono::steady_clock;
+
+std::int64_t mono_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+std::int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---- sources ----------------------------------------------------------------
+
+enum Source : std::uint8_t { kCommands, kControl, kOrders, kTrades, kPositions, kTob, kInstruments, kNumSources };
+struct SourceDef {
+  const char* name;
+  const char* stream;
+  const char* filter;
+  const char* durable;
+};
+constexpr SourceDef kSources[kNumSources] = {
+    {"commands", "COMMANDS", "cmd.risk.>", "oms-core-commands"},
+    {"control", "COMMANDS", "cmd.control.>", "oms-core-control"},
+    {"orders", "ORDERS", "orders.>", "oms-core-orders"},
+    {"trades", "TRADES", "trades.>", "oms-core-trades"},
+    {"positions", "POSITIONS", "positions.>", "oms-core-positions"},
+    {"tob", "MARKETDATA", "md.tob.>", "oms-core-tob"},
+    {"instruments", "MARKETDATA", "md.instruments.>", "oms-core-instruments"},
+};
+constexpr const char* kReloadSubject = "cmd.control.reload";
+
+// ---- ring items -------------------------------------------------------------
+
+struct InItem {
+  natsMsg* msg = nullptr;  // owned; handed on to the publisher for the ack
+  std::uint64_t seq = 0;   // JetStream stream sequence
+  bool skip = false;       // our own REJECTED event echoed back on orders.>
+  std::uint8_t trace_len = 0;
+  char trace[64] = {};
+};
+
+enum class OutType : std::uint8_t { None, RiskDecision, OrderEvent, OrderCommand };
+constexpr const char* kTypeNames[] = {"", "oms.v1.RiskDecision", "oms.v1.OrderEvent", "oms.v1.OrderCommand"};
+
+struct OutRec {
+  natsMsg* input = nullptr;  // ack + destroy after this record (nullptr: more records for the same input)
+  std::uint64_t index = 0;   // running record number (snapshot/publish watermark)
+  std::uint16_t len = 0;     // payload bytes; 0: ack-only record
+  OutType type = OutType::None;
+  char subject[128] = {};
+  char id[104] = {};      // Oms-Id
+  char msg_id[104] = {};  // Nats-Msg-Id
+  char trace[65] = {};
+  std::uint8_t data[1024];
+};
+
+constexpr std::size_t kInRing = 4096;
+constexpr std::size_t kOutRing = 4096;
+using InRing = SpscRing<InItem, kInRing>;
+using OutRing = SpscRing<OutRec, kOutRing>;
+
+// Sleep/wake for an otherwise spinning consumer: the producer bumps `seq`
+// and only pays for a futex wake when the consumer announced it sleeps.
+struct Doorbell {
+  std::atomic<std::uint32_t> seq{0};
+  std::atomic<bool> sleeping{false};
+  void ring() noexcept {
+    seq.fetch_add(1, std::memory_order_seq_cst);
+    if (sleeping.load(std::memory_order_seq_cst))
+      syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&seq), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
+  std::uint32_t snapshot() const noexcept { return seq.load(std::memory_order_acquire); }
+  // Waits until seq != seen or `timeout_ms` passed.
+  void wait(std::uint32_t seen, long timeout_ms) noexcept {
+    sleeping.store(true, std::memory_order_seq_cst);
+    if (seq.load(std::memory_order_seq_cst) == seen) {
+      timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1'000'000};
+      syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&seq), FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0);
+    }
+    sleeping.store(false, std::memory_order_relaxed);
+  }
+};
+
+inline void cpu_relax() { __builtin_ia32_pause(); }
+
+// ---- snapshot file ------------------------------------------------------------
+
+constexpr std::uint64_t kSnapMagic = 0x50414e5345524f43ull;  // "COREsNAP"
+constexpr std::uint32_t kSnapVersion = 1;
+struct SnapHeader {
+  std::uint64_t magic = kSnapMagic;
+  std::uint32_t version = kSnapVersion;
+  std::uint32_t n_sources = kNumSources;
+  std::uint64_t applied[kNumSources] = {};  // stream seq of the last input reflected
+  std::int64_t created[kNumSources] = {};   // stream creation time: a recreated stream voids the snapshot
+  std::uint64_t last_index = 0;             // last OutRec index produced before the snapshot
+  std::int64_t taken_wall_ns = 0;
+  std::uint64_t engine_bytes = 0;
+};
+
+// ---- metrics ------------------------------------------------------------------
+
+constexpr std::size_t kReasons = 128;  // RejectReason values are < 128
+constexpr std::int64_t kLatencyBounds[] = {250, 500, 1000, 2000, 5000, 10000, 50000, 100000, 1000000};
+constexpr std::size_t kLatencyBuckets = sizeof kLatencyBounds / sizeof kLatencyBounds[0] + 1;
+
+// Single writer (the engine thread) per counter: relaxed load+store, no RMW.
+struct Counter {
+  std::atomic<std::uint64_t> v{0};
+  void add(std::uint64_t n = 1) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  std::uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+};
+
+struct EngineMetrics {
+  Counter accepted;
+  Counter rejected[kReasons];
+  Counter latency_bucket[kLatencyBuckets];
+  Counter latency_sum_ns;
+  Counter latency_count;
+  Counter events[kNumSources];
+  Counter decode_errors[kNumSources];
+  Counter suppressed_outputs;
+  Counter duplicates;
+  Counter reloads;
+  Counter reload_errors;
+  Counter snapshots;
+  Counter snapshot_errors;
+  std::atomic<std::int64_t> snapshot_write_ns{0};
+  std::atomic<std::int64_t> replay_ns{-1};
+  std::atomic<std::uint64_t> replayed_events{0};
+  Counter published;       // publisher thread
+  Counter publish_retries; // publisher thread
+  Counter acked_inputs;    // publisher thread
+};
+
+void metric_head(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+void metric_line(std::string& out, const char* name, const char* labels, double v) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s%s %.17g\n", name, labels, v);
+  out += buf;
+}
+
+const char* reason_name(std::uint16_t r) {
+  switch (static_cast<RejectReason>(r)) {
+    case RejectReason::None: return "NONE";
+    case RejectReason::InvalidRequest: return "INVALID_REQUEST";
+    case RejectReason::UnknownInstrument: return "UNKNOWN_INSTRUMENT";
+    case RejectReason::DuplicateClientOrderId: return "DUPLICATE_CLIENT_ORDER_ID";
+    case RejectReason::UnknownOrder: return "UNKNOWN_ORDER";
+    case RejectReason::MaxOrderQty: return "MAX_ORDER_QTY";
+    case RejectReason::MaxOrderNotional: return "MAX_ORDER_NOTIONAL";
+    case RejectReason::PriceCollar: return "PRICE_COLLAR";
+    case RejectReason::NoReferencePrice: return "NO_REFERENCE_PRICE";
+    case RejectReason::MaxOpenOrders: return "MAX_OPEN_ORDERS";
+    case RejectReason::MaxPosition: return "MAX_POSITION";
+    case RejectReason::MaxGrossExposure: return "MAX_GROSS_EXPOSURE";
+    case RejectReason::DailyLossLimit: return "DAILY_LOSS_LIMIT";
+    case RejectReason::OrderRate: return "ORDER_RATE";
+    case RejectReason::TickSize: return "TICK_SIZE";
+    case RejectReason::LotSize: return "LOT_SIZE";
+    case RejectReason::MinNotional: return "MIN_NOTIONAL";
+    case RejectReason::KillSwitch: return "KILL_SWITCH";
+    case RejectReason::TradingHalted: return "TRADING_HALTED";
+    case RejectReason::ReduceOnly: return "REDUCE_ONLY";
+    case RejectReason::MaxLeverage: return "MAX_LEVERAGE";
+    case RejectReason::InsufficientMargin: return "INSUFFICIENT_MARGIN";
+    case RejectReason::MinQty: return "MIN_QTY";
+  }
+  return nullptr;
+}
+
+// ---- subject building (no allocation) -----------------------------------------
+
+// Appends a subject token: empty -> "all" (cancel-all scopes), anything
+// outside [A-Za-z0-9_-] -> '_' so a token can never add a level or wildcard.
+std::size_t put_token(char* out, std::size_t n, std::size_t cap, std::string_view tok) {
+  if (tok.empty()) tok = "all";
+  if (n + 1 < cap) out[n++] = '.';
+  for (char c : tok) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+    if (n + 1 < cap) out[n++] = ok ? c : '_';
+  }
+  out[n] = '\0';
+  return n;
+}
+void make_subject(char (&out)[128], const char* prefix, std::string_view ex, std::string_view mkt,
+                  std::string_view sym) {
+  std::size_t n = 0;
+  for (const char* p = prefix; *p && n + 1 < sizeof out; ++p) out[n++] = *p;
+  out[n] = '\0';
+  n = put_token(out, n, sizeof out, ex);
+  n = put_token(out, n, sizeof out, mkt);
+  put_token(out, n, sizeof out, sym);
+}
+void join_id(char (&out)[104], std::string_view a, std::string_view b) {
+  std::size_t n = 0;
+  for (char c : a) if (n + 1 < sizeof out) out[n++] = c;
+  for (char c : b) if (n + 1 < sizeof out) out[n++] = c;
+  out[n] = '\0';
+}
+
+// ---- the host -----------------------------------------------------------------
+
+class RiskEngineHost final : public EngineHost {
+ public:
+  explicit RiskEngineHost(const config::Config& cfg) : cfg_(cfg) {}
+  ~RiskEngineHost() override { stop(); }
+
+  const char* name() const noexcept override { return "oms_engine"; }
+  nats::Status start(EngineContext& ctx) override;
+  void stop() noexcept override;
+  bool healthy() const noexcept override {
+    return ready_.load(std::memory_order_acquire) && !fatal_.load(std::memory_order_acquire);
+  }
+  void reload() noexcept override;
+  void render_metrics(std::string& out) const override;
+
+ private:
+  struct Consumer {
+    nats::PullConsumer pc;
+    bool present = false;
+  };
+
+  nats::Status setup_consumers();
+  void io_loop(int src);
+  void engine_loop();
+  void publisher_loop();
+  void writer_loop();
+
+  void process(int src, InItem& it);
+  void apply_settings(const RiskSettings& s);
+  void push_out(OutRec* rec);
+  OutRec* claim_out();
+  void build_output(const Output& o, const InItem& it, std::int64_t latency_ns, OutRec& rec);
+  void maybe_snapshot(bool force);
+  bool write_snapshot_sync();
+  std::string path(const char* file) const { return cfg_.data_dir + "/core/" + file; }
+
+  const config::Config& cfg_;
+  // EngineContext itself is a temporary of CoreService::start_runtime; keep
+  // what it points to (those outlive the engine).
+  nats::JetStream* js_ = nullptr;
+  const Logger* log_ = nullptr;
+
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Codec> codec_;
+  std::unique_ptr<OutputBuffer> outbuf_;
+  std::unique_ptr<OrderCommandMsg> cmd_;
+  std::unique_ptr<FillMsg> fill_;
+  std::unique_ptr<OrderEventMsg> event_;
+  std::unique_ptr<TopOfBookMsg> tob_;
+  std::unique_ptr<RiskControlMsg> control_;
+
+  std::array<Consumer, kNumSources> consumers_;
+  std::array<std::unique_ptr<InRing>, kNumSources> in_;
+  std::unique_ptr<OutRing> out_;
+  Doorbell engine_bell_, pub_bell_, writer_bell_;
+
+  std::array<std::uint64_t, kNumSources> applied_{};   // engine thread
+  std::array<std::int64_t, kNumSources> created_{};    // stream creation times at start
+  std::array<std::uint64_t, kNumSources> last_seq_{};  // stream last seq at start
+  bool fresh_streams_ = false;                         // snapshot belonged to other streams
+  std::array<std::uint64_t, kNumSources> suppress_{};  // outputs of seq <= this exist already
+  std::array<std::atomic<bool>, kNumSources> caught_up_{};
+  std::uint64_t out_index_ = 0;                      // engine thread: last OutRec index pushed
+  std::atomic<std::uint64_t> published_index_{0};    // publisher: all records <= this are done
+  std::uint64_t events_since_snap_ = 0;
+  std::int64_t last_snap_ns_ = 0;
+  std::int64_t start_ns_ = 0;
+
+  // Snapshot hand-off (engine thread fills snap_buf_, writer thread persists).
+  std::vector<std::uint8_t> snap_buf_;
+  std::atomic<int> snap_state_{0};  // 0 idle, 1 pending (writer owns snap_buf_)
+
+  std::atomic<RiskSettings*> pending_reload_{nullptr};
+
+  std::vector<std::thread> io_threads_;
+  std::thread engine_thread_, pub_thread_, writer_thread_;
+  std::atomic<bool> stop_io_{false}, io_done_{false}, engine_done_{false}, pub_done_{false}, stop_writer_{false};
+  std::atomic<bool> ready_{false}, fatal_{false}, started_{false};
+  bool stopped_ = false;
+
+  mutable EngineMetrics m_;
+};
+
+// ---- start ------------------------------------------------------------------------
+
+nats::Status RiskEngineHost::start(EngineContext& ctx) {
+  js_ = &ctx.js;
+  log_ = &ctx.log;
+  start_ns_ = mono_ns();
+
+  RiskSettings settings;
+  if (!cfg_.source_path.empty()) settings = load_risk_settings(cfg_.source_path);
+  for (const auto& e : settings.errors) log_->error("invalid risk configuration", {{"key", e.key}, {"problem", e.message}});
+  if (!settings.ok()) return nats::Status::failure(NATS_INVALID_ARG, "risk configuration");
+
+  engine_ = std::make_unique<Engine>();
+  codec_ = std::make_unique<Codec>();
+  outbuf_ = std::make_unique<OutputBuffer>();
+  cmd_ = std::make_unique<OrderCommandMsg>();
+  fill_ = std::make_unique<FillMsg>();
+  event_ = std::make_unique<OrderEventMsg>();
+  tob_ = std::make_unique<TopOfBookMsg>();
+  control_ = std::make_unique<RiskControlMsg>();
+  for (auto& r : in_) r = std::make_unique<InRing>();
+  out_ = std::make_unique<OutRing>();
+  snap_buf_.resize(sizeof(SnapHeader) + Engine::snapshot_size());
+
+  std::string err;
+  if (!make_dirs(cfg_.data_dir + "/core", &err)) {
+    log_->error("cannot create data dir", {{"err", err}});
+    return nats::Status::failure(NATS_ERR, "data dir");
+  }
+
+  // 1. stream incarnations (creation time), then the snapshot if it belongs
+  //    to these very streams (a fresh nats-server store voids it).
+  for (int i = 0; i < kNumSources; ++i) {
+    jsStreamInfo* si = nullptr;
+    jsErrCode jerr{};
+    if (js_GetStreamInfo(&si, ctx.js.raw(), kSources[i].stream, nullptr, &jerr) == NATS_OK && si) {
+      created_[i] = si->Created;
+      last_seq_[i] = si->State.LastSeq;
+      jsStreamInfo_Destroy(si);
+    }
+  }
+  {
+    std::vector<std::uint8_t> snap;
+    const auto t0 = mono_ns();
+    if (read_file(path("engine.snap"), snap)) {
+      SnapHeader h;
+      bool ok = snap.size() >= sizeof h;
+      if (ok) std::memcpy(&h, snap.data(), sizeof h);
+      ok = ok && h.magic == kSnapMagic && h.version == kSnapVersion && h.n_sources == kNumSources &&
+           h.engine_bytes == snap.size() - sizeof h;
+      bool same_streams = ok;
+      for (int i = 0; ok && i < kNumSources; ++i)
+        same_streams = same_streams && h.created[i] == created_[i] && h.applied[i] <= last_seq_[i];
+      ok = ok && same_streams && engine_->restore(snap.data() + sizeof h, snap.size() - sizeof h);
+      if (ok) {
+        for (int i = 0; i < kNumSources; ++i) applied_[i] = h.applied[i];
+        log_->info("snapshot restored", {{"file", path("engine.snap")},
+                                         {"commands_seq", std::to_string(h.applied[kCommands])},
+                                         {"orders_seq", std::to_string(h.applied[kOrders])},
+                                         {"trades_seq", std::to_string(h.applied[kTrades])},
+                                         {"ms", std::to_string(static_cast<double>(mono_ns() - t0) / 1e6)}});
+      } else {
+        // Incompatible, corrupt or from other streams: replay from the start.
+        log_->warn("snapshot unusable; replaying streams from the start",
+                   {{"file", path("engine.snap")}, {"reason", same_streams ? "format" : "streams recreated"}});
+        engine_ = std::make_unique<Engine>();
+        fresh_streams_ = !same_streams;
+      }
+    }
+  }
+  // 2. limits + static instruments (config is the truth, also over a snapshot)
+  apply_settings(settings);
+  // 3. consumers
+  if (auto st = setup_consumers(); !st) return st;
+
+  // 4. threads
+  started_ = true;
+  writer_thread_ = std::thread([this] { writer_loop(); });
+  pub_thread_ = std::thread([this] { publisher_loop(); });
+  engine_thread_ = std::thread([this] { engine_loop(); });
+  for (int i = 0; i < kNumSources; ++i) {
+    if (consumers_[i].present) io_threads_.emplace_back([this, i] { io_loop(i); });
+  }
+  log_->info("engine pipeline started", {{"sources", std::to_string(io_threads_.size())},
+                                         {"engine_cpu", std::to_string(cfg_.engine_cpu)}});
+  return nats::Status::success();
+}
+
+void RiskEngineHost::apply_settings(const RiskSettings& s) {
+  std::string err;
+  if (!engine_->load_limits(s.risk, &err)) {
+    m_.reload_errors.add();
+    log_->error("risk limits rejected; previous limits stay", {{"err", err}});
+    return;
+  }
+  for (const auto& spec : s.instruments) {
+    if (engine_->upsert_instrument(spec) == InstrumentRegistry::kNotFound)
+      log_->error("instrument not registered", {{"symbol", spec.id.symbol.view()}});
+  }
+}
+
+nats::Status RiskEngineHost::setup_consumers() {
+  // Previous ack floors (outputs already published) survive a crash during
+  // this very step through the marker file, written before any consumer is
+  // deleted.
+  // File: created[kNumSources] + floor[kNumSources]; a floor only counts for
+  // the same stream incarnation.
+  std::array<std::uint64_t, kNumSources> marker{};
+  std::array<std::int64_t, kNumSources> marker_created{};
+  {
+    std::vector<std::uint8_t> f;
+    if (read_file(path("ackfloor"), f) && f.size() == sizeof marker + sizeof marker_created) {
+      std::memcpy(marker_created.data(), f.data(), sizeof marker_created);
+      std::memcpy(marker.data(), f.data() + sizeof marker_created, sizeof marker);
+    }
+    for (int i = 0; i < kNumSources; ++i)
+      if (marker_created[i] != created_[i]) marker[i] = 0;
+  }
+  jsCtx* js = js_->raw();
+  for (int i = 0; i < kNumSources; ++i) {
+    jsConsumerInfo* ci = nullptr;
+    jsErrCode jerr{};
+    std::uint64_t floor = 0;
+    if (js_GetConsumerInfo(&ci, js, kSources[i].stream, kSources[i].durable, nullptr, &jerr) == NATS_OK && ci) {
+      floor = ci->AckFloor.Stream;
+      jsConsumerInfo_Destroy(ci);
+    }
+    suppress_[i] = std::max(floor, marker[i]);
+  }
+  {
+    const std::span<const std::uint8_t> parts[] = {
+        {reinterpret_cast<const std::uint8_t*>(created_.data()), sizeof created_},
+        {reinterpret_cast<const std::uint8_t*>(suppress_.data()), sizeof suppress_}};
+    std::string err;
+    if (!write_file_atomic(path("ackfloor"), parts, &err))
+      return log_->error("cannot write ackfloor marker", {{"err", err}}), nats::Status::failure(NATS_ERR, "ackfloor");
+  }
+  for (int i = 0; i < kNumSources; ++i) {
+    const SourceDef& d = kSources[i];
+    jsErrCode jerr{};
+    js_DeleteConsumer(js, d.stream, d.durable, nullptr, &jerr);  // not-found is fine
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = d.durable;
+    cc.AckPolicy = js_AckExplicit;
+    cc.AckWait = std::chrono::nanoseconds(std::chrono::seconds(30)).count();
+    cc.MaxAckPending = 65536;
+    cc.FilterSubject = d.filter;
+    if (applied_[i] > 0) {
+      cc.DeliverPolicy = js_DeliverByStartSequence;
+      cc.OptStartSeq = applied_[i] + 1;
+    } else {
+      cc.DeliverPolicy = js_DeliverAll;
+    }
+    jsConsumerInfo* ci = nullptr;
+    natsStatus s = js_AddConsumer(&ci, js, d.stream, &cc, nullptr, &jerr);
+    if (s != NATS_OK) {
+      // Stream missing from this deployment's config: run without the source.
+      log_->warn("consumer not created; source disabled",
+                 {{"source", d.name}, {"stream", d.stream}, {"err", natsStatus_GetText(s)}});
+      caught_up_[i] = true;
+      continue;
+    }
+    const std::uint64_t pending = ci->NumPending;
+    jsConsumerInfo_Destroy(ci);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = d.stream;
+    so.Consumer = d.durable;
+    natsSubscription* sub = nullptr;
+    s = js_PullSubscribe(&sub, js, d.filter, d.durable, nullptr, &so, &jerr);
+    if (s != NATS_OK) return nats::Status::failure(s, "js_PullSubscribe", jerr);
+    consumers_[i].pc = nats::PullConsumer::adopt(sub);
+    consumers_[i].present = true;
+    caught_up_[i] = pending == 0;
+    log_->info("consumer ready", {{"source", d.name},
+                                  {"start_seq", std::to_string(applied_[i] + 1)},
+                                  {"replay", std::to_string(pending)},
+                                  {"silent_upto", std::to_string(suppress_[i])}});
+  }
+  return nats::Status::success();
+}
+
+// ---- I/O threads ---------------------------------------------------------------
+
+void RiskEngineHost::io_loop(int src) {
+  InRing& ring = *in_[src];
+  std::vector<nats::Msg> batch;
+  batch.reserve(256);
+  while (!stop_io_.load(std::memory_order_acquire)) {
+    batch.clear();
+    auto st = consumers_[src].pc.fetch(batch, 256, std::chrono::milliseconds(200));
+    if (!st && !st.timed_out()) {
+      if (st.code != NATS_TIMEOUT) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (batch.empty()) {
+      if (st.timed_out()) caught_up_[src].store(true, std::memory_order_release);
+      continue;
+    }
+    std::uint64_t last_pending = 1;
+    for (auto& m : batch) {
+      InItem it;
+      auto info = m.delivery_info();
+      if (info) {
+        it.seq = info->stream_seq;
+        last_pending = info->num_pending;
+      }
+      if (const char* t = m.header("Oms-Trace-Id")) {
+        std::size_t n = std::strlen(t);
+        if (n > sizeof it.trace - 1) n = sizeof it.trace - 1;
+        std::memcpy(it.trace, t, n);
+        it.trace_len = static_cast<std::uint8_t>(n);
+      }
+      if (src == kOrders) {
+        const char* p = m.header("Oms-Producer");
+        it.skip = p && std::strcmp(p, "oms-core") == 0;
+      }
+      it.msg = m.release();
+      while (!ring.try_push(it)) {
+        if (stop_io_.load(std::memory_order_acquire)) {
+          natsMsg_Destroy(it.msg);  // not processed: redelivered/replayed later
+          it.msg = nullptr;
+          break;
+        }
+        engine_bell_.ring();
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    }
+    if (last_pending == 0) caught_up_[src].store(true, std::memory_order_release);
+    engine_bell_.ring();
+  }
+  nats_ReleaseThreadMemory();
+}
+
+// ---- engine thread ---------------------------------------------------------------
+
+OutRec* RiskEngineHost::claim_out() {
+  for (;;) {
+    if (OutRec* r = out_->try_claim()) return r;
+    pub_bell_.ring();
+    std::this_thread::sleep_for(std::chrono::microseconds(20));  // publisher behind: backpressure
+  }
+}
+
+void RiskEngineHost::push_out(OutRec* rec) {
+  rec->index = ++out_index_;
+  out_->commit();
+}
+
+void RiskEngineHost::build_output(const Output& o, const InItem& it, std::int64_t latency_ns, OutRec& r) {
+  std::size_t n = 0;
+  switch (o.kind) {
+    case OutputKind::Decision: {
+      const Decision& d = o.decision;
+      make_subject(r.subject, "risk.decisions", d.instrument.exchange.view(), d.instrument.market.view(),
+                   d.instrument.symbol.view());
+      join_id(r.id, d.command_id.view(), ":decision");
+      std::memcpy(r.msg_id, r.id, sizeof r.id);
+      r.type = OutType::RiskDecision;
+      n = codec_->encode_decision(d, latency_ns, r.data, sizeof r.data);
+      if (d.result == DecisionResult::Accepted) m_.accepted.add();
+      else m_.rejected[static_cast<std::uint16_t>(d.reason) % kReasons].add();
+      break;
+    }
+    case OutputKind::OrderRejected: {
+      const InstrumentId& id = o.cmd.new_order.instrument;
+      make_subject(r.subject, "orders", id.exchange.view(), id.market.view(), id.symbol.view());
+      join_id(r.id, o.cmd.command_id.view(), ":rej");
+      std::memcpy(r.msg_id, r.id, sizeof r.id);
+      r.type = OutType::OrderEvent;
+      n = codec_->encode_rejected_event(o, wall_ns(), r.data, sizeof r.data);
+      break;
+    }
+    case OutputKind::ForwardCommand:
+    case OutputKind::KillCancelAll: {
+      const OrderCommandMsg& c = o.cmd;
+      switch (c.kind) {
+        case CommandKind::NewOrder: {
+          const auto& id = c.new_order.instrument;
+          make_subject(r.subject, "cmd.route", id.exchange.view(), id.market.view(), id.symbol.view());
+          break;
+        }
+        case CommandKind::CancelOrder: {
+          const auto& id = c.cancel.instrument;
+          make_subject(r.subject, "cmd.route", id.exchange.view(), id.market.view(), id.symbol.view());
+          break;
+        }
+        case CommandKind::AmendOrder: {
+          const auto& id = c.amend.instrument;
+          make_subject(r.subject, "cmd.route", id.exchange.view(), id.market.view(), id.symbol.view());
+          break;
+        }
+        default:
+          make_subject(r.subject, "cmd.route", c.cancel_all.exchange.view(), c.cancel_all.market.view(),
+                       c.cancel_all.symbol.view());
+          break;
+      }
+      // Oms-Id is the command id; the dedup id needs a suffix because the
+      // client's command sits in the same COMMANDS stream under command_id.
+      join_id(r.id, c.command_id.view(), "");
+      join_id(r.msg_id, c.command_id.view(), o.kind == OutputKind::KillCancelAll ? ":cancel-all" : ":route");
+      r.type = OutType::OrderCommand;
+      n = codec_->encode_command(c, r.data, sizeof r.data);
+      break;
+    }
+    default: break;
+  }
+  r.len = static_cast<std::uint16_t>(n);
+  std::memcpy(r.trace, it.trace, it.trace_len);
+  r.trace[it.trace_len] = '\0';
+}
+
+void RiskEngineHost::process(int src, InItem& it) {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(it.msg));
+  const auto len = static_cast<std::size_t>(natsMsg_GetDataLength(it.msg));
+  OutputBuffer& out = *outbuf_;
+  out.clear();
+  std::int64_t latency = 0;
+  bool ok = true;
+  m_.events[src].add();
+  switch (src) {
+    case kCommands: {
+      ok = codec_->decode_command(data, len, it.seq, *cmd_);
+      if (ok) {
+        const std::int64_t t0 = mono_ns();
+        const HandleStatus st = engine_->handle(*cmd_, out);
+        latency = mono_ns() - t0;
+        if (st == HandleStatus::Duplicate) m_.duplicates.add();
+        std::size_t b = 0;
+        while (b < kLatencyBuckets - 1 && latency > kLatencyBounds[b]) ++b;
+        m_.latency_bucket[b].add();
+        m_.latency_sum_ns.add(static_cast<std::uint64_t>(latency));
+        m_.latency_count.add();
+      }
+      break;
+    }
+    case kControl: {
+      const char* subj = natsMsg_GetSubject(it.msg);
+      if (std::strcmp(subj, kReloadSubject) == 0) {
+        RiskSettings s = load_risk_settings(cfg_.source_path);
+        if (s.ok()) {
+          apply_settings(s);
+          m_.reloads.add();
+          log_->info("risk limits reloaded", {{"trigger", kReloadSubject}});
+        } else {
+          m_.reload_errors.add();
+          for (const auto& e : s.errors) log_->error("reload rejected", {{"key", e.key}, {"problem", e.message}});
+        }
+      } else {
+        ok = codec_->decode_risk_control(data, len, *control_);
+        if (ok) engine_->handle(*control_, out);
+      }
+      break;
+    }
+    case kOrders:
+      if (!it.skip) {
+        ok = codec_->decode_order_event(data, len, *event_);
+        if (ok) engine_->handle(*event_, out);
+      }
+      break;
+    case kTrades:
+      ok = codec_->decode_fill(data, len, *fill_);
+      if (ok) engine_->handle(*fill_, out);
+      break;
+    case kPositions:
+      break;  // venue-reported positions: not used by the checks (fills are the source)
+    case kTob:
+      ok = codec_->decode_top_of_book(data, len, *tob_);
+      if (ok) engine_->handle(*tob_);
+      break;
+    case kInstruments:
+      ok = codec_->decode_instrument_list(data, len, [this](const InstrumentSpec& s) { engine_->upsert_instrument(s); });
+      break;
+    default: break;
+  }
+  if (!ok) m_.decode_errors[src].add();
+  if (it.seq > applied_[src]) applied_[src] = it.seq;
+  ++events_since_snap_;
+
+  const bool silent = it.seq != 0 && it.seq <= suppress_[src];
+  OutRec* last = nullptr;
+  if (silent) {
+    m_.suppressed_outputs.add(out.count);
+  } else {
+    for (std::size_t k = 0; k < out.count; ++k) {
+      if (last) push_out(last);
+      last = claim_out();
+      last->input = nullptr;
+      build_output(out.items[k], it, latency, *last);
+    }
+  }
+  if (!last) {
+    last = claim_out();
+    last->len = 0;
+    last->type = OutType::None;
+  }
+  last->input = it.msg;  // the publisher acks the input after this record
+  it.msg = nullptr;
+  push_out(last);
+}
+
+void RiskEngineHost::engine_loop() {
+  if (cfg_.engine_cpu >= 0) {
+    if (int e = pin_current_thread(cfg_.engine_cpu); e != 0)
+      log_->warn("engine thread not pinned", {{"cpu", std::to_string(cfg_.engine_cpu)}, {"err", std::strerror(e)}});
+  }
+  std::uint32_t seen = engine_bell_.snapshot();
+  int idle = 0;
+  last_snap_ns_ = mono_ns();
+  for (;;) {
+    if (RiskSettings* s = pending_reload_.exchange(nullptr, std::memory_order_acq_rel)) {
+      apply_settings(*s);
+      m_.reloads.add();
+      log_->info("risk limits reloaded", {{"trigger", "SIGHUP"}});
+      delete s;
+    }
+    bool any = false;
+    for (int src = 0; src < kNumSources; ++src) {
+      InRing& r = *in_[src];
+      for (int k = 0; k < 64; ++k) {
+        InItem* it = const_cast<InItem*>(r.front());
+        if (!it) break;
+        process(src, *it);
+        r.pop();
+        any = true;
+      }
+    }
+    if (any) {
+      pub_bell_.ring();
+      idle = 0;
+      maybe_snapshot(false);
+      continue;
+    }
+    if (!ready_.load(std::memory_order_relaxed)) {
+      bool all = true;
+      for (int i = 0; i < kNumSources; ++i) all = all && caught_up_[i].load(std::memory_order_acquire);
+      if (all) {
+        bool empty = true;  // re-check: an I/O thread may have pushed after the scan
+        for (auto& r : in_) empty = empty && r->size_approx() == 0;
+        if (empty) {
+          const std::int64_t dt = mono_ns() - start_ns_;
+          std::uint64_t n = 0;
+          for (auto& e : m_.events) n += e.get();
+          m_.replay_ns.store(dt, std::memory_order_relaxed);
+          m_.replayed_events.store(n, std::memory_order_relaxed);
+          ready_.store(true, std::memory_order_release);
+          log_->info("engine ready", {{"replayed_events", std::to_string(n)},
+                                      {"replay_ms", std::to_string(static_cast<double>(dt) / 1e6)}});
+        }
+      }
+    }
+    if (io_done_.load(std::memory_order_acquire)) {
+      bool empty = true;
+      for (auto& r : in_) empty = empty && r->size_approx() == 0;
+      if (empty) break;
+    }
+    maybe_snapshot(false);
+    if (++idle < 256) {
+      cpu_relax();
+      continue;
+    }
+    engine_bell_.wait(seen, 100);
+    seen = engine_bell_.snapshot();
+  }
+  engine_done_.store(true, std::memory_order_release);
+  pub_bell_.ring();
+}
+
+void RiskEngineHost::maybe_snapshot(bool force) {
+  if (events_since_snap_ == 0) return;
+  const std::int64_t now = mono_ns();
+  const std::int64_t since = now - last_snap_ns_;
+  const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.snapshot_interval).count();
+  // Bound the replay tail (startup time) by events, not only by time: at
+  // most ~100k events after the last snapshot, and not more than 1 per second.
+  const bool due = force || (events_since_snap_ >= 100'000 && since >= 1'000'000'000) ||
+                   (since >= std::min<std::int64_t>(interval, 10'000'000'000) && since >= 1'000'000'000);
+  if (!due || snap_state_.load(std::memory_order_acquire) != 0) return;
+  SnapHeader h;
+  for (int i = 0; i < kNumSources; ++i) {
+    h.applied[i] = applied_[i];
+    h.created[i] = created_[i];
+  }
+  h.last_index = out_index_;
+  h.taken_wall_ns = wall_ns();
+  h.engine_bytes = Engine::snapshot_size();
+  std::memcpy(snap_buf_.data(), &h, sizeof h);
+  if (!engine_->snapshot(snap_buf_.data() + sizeof h, snap_buf_.size() - sizeof h)) return;
+  events_since_snap_ = 0;
+  last_snap_ns_ = now;
+  snap_state_.store(1, std::memory_order_release);
+  writer_bell_.ring();
+}
+
+// ---- snapshot writer ---------------------------------------------------------------
+
+void RiskEngineHost::writer_loop() {
+  std::uint32_t seen = writer_bell_.snapshot();
+  while (!stop_writer_.load(std::memory_order_acquire)) {
+    if (snap_state_.load(std::memory_order_acquire) != 1) {
+      writer_bell_.wait(seen, 200);
+      seen = writer_bell_.snapshot();
+      continue;
+    }
+    write_snapshot_sync();
+    snap_state_.store(0, std::memory_order_release);
+  }
+}
+
+bool RiskEngineHost::write_snapshot_sync() {
+  SnapHeader h;
+  std::memcpy(&h, snap_buf_.data(), sizeof h);
+  const std::int64_t t0 = mono_ns();
+  const std::span<const std::uint8_t> part(snap_buf_.data(), snap_buf_.size());
+  std::string err;
+  // Rename only once every output of the inputs in the snapshot is
+  // published: otherwise a crash right after would lose those outputs.
+  struct Gate {
+    RiskEngineHost* self;
+    std::uint64_t index;
+  } gate{this, h.last_index};
+  auto wait_published = [](void* p) -> bool {
+    auto* g = static_cast<Gate*>(p);
+    while (g->self->published_index_.load(std::memory_order_acquire) < g->index) {
+      if (g->self->pub_done_.load(std::memory_order_acquire) &&
+          g->self->published_index_.load(std::memory_order_acquire) < g->index)
+        return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  };
+  const bool ok = write_file_atomic(path("engine.snap"), std::span(&part, 1), &err, wait_published, &gate);
+  if (ok) {
+    m_.snapshots.add();
+    m_.snapshot_write_ns.store(mono_ns() - t0, std::memory_order_relaxed);
+  } else {
+    m_.snapshot_errors.add();
+    log_->warn("snapshot not written", {{"err", err}});
+  }
+  return ok;
+}
+
+// ---- publisher -------------------------------------------------------------------
+
+void RiskEngineHost::publisher_loop() {
+  jsCtx* js = js_->raw();
+  std::uint32_t seen = pub_bell_.snapshot();
+  int idle = 0;
+  auto make_msg = [](const OutRec& r) -> natsMsg* {
+    natsMsg* m = nullptr;
+    if (natsMsg_Create(&m, r.subject, nullptr, reinterpret_cast<const char*>(r.data), r.len) != NATS_OK) return nullptr;
+    natsMsgHeader_Set(m, "Nats-Msg-Id", r.msg_id);
+    natsMsgHeader_Set(m, "Oms-Type", kTypeNames[static_cast<int>(r.type)]);
+    natsMsgHeader_Set(m, "Oms-Id", r.id);
+    natsMsgHeader_Set(m, "Oms-Producer", "oms-core");
+    natsMsgHeader_Set(m, "Content-Type", "application/protobuf");
+    if (r.trace[0]) natsMsgHeader_Set(m, "Oms-Trace-Id", r.trace);
+    return m;
+  };
+  for (;;) {
+    const std::size_t n = std::min<std::size_t>(out_->available(), 512);
+    if (n == 0) {
+      if (engine_done_.load(std::memory_order_acquire) && out_->available() == 0) break;
+      if (++idle < 256) { cpu_relax(); continue; }
+      pub_bell_.wait(seen, 100);
+      seen = pub_bell_.snapshot();
+      continue;
+    }
+    idle = 0;
+    // 1. publish every output of the batch asynchronously...
+    const std::uint64_t errors_before = js_->async_errors();
+    bool any = false, failed = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      const OutRec& r = out_->at(i);
+      if (r.len == 0) continue;
+      natsMsg* m = make_msg(r);
+      if (!m || js_PublishMsgAsync(js, &m, nullptr) != NATS_OK) {
+        if (m) natsMsg_Destroy(m);
+        failed = true;
+        break;
+      }
+      any = true;
+    }
+    // 2. ...wait for the stream's acks...
+    if (any && !failed) {
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MaxWait = 5000;
+      failed = js_PublishAsyncComplete(js, &po) != NATS_OK;
+    }
+    failed = failed || js_->async_errors() != errors_before;
+    // ...or republish one by one until acked (same Nats-Msg-Id: no duplicates).
+    for (std::size_t i = 0; failed && i < n; ++i) {
+      const OutRec& r = out_->at(i);
+      if (r.len == 0) continue;
+      for (int attempt = 0;; ++attempt) {
+        natsMsg* m = make_msg(r);
+        jsPubAck* pa = nullptr;
+        jsErrCode jerr{};
+        const natsStatus s = m ? js_PublishMsg(&pa, js, m, nullptr, &jerr) : NATS_NO_MEMORY;
+        if (pa) jsPubAck_Destroy(pa);
+        if (m) natsMsg_Destroy(m);
+        if (s == NATS_OK) break;
+        m_.publish_retries.add();
+        if (attempt == 0) log_->warn("publish failed; retrying", {{"subject", r.subject}, {"err", natsStatus_GetText(s)}});
+        if (stop_io_.load(std::memory_order_acquire) && attempt >= 3) {
+          // Shutting down with NATS unreachable: leave the inputs unacked;
+          // they are replayed after restart.
+          fatal_.store(true);
+          for (std::size_t k = 0; k < out_->available(); ++k) {
+            OutRec& x = out_->at(k);
+            if (x.input) natsMsg_Destroy(x.input), x.input = nullptr;
+          }
+          out_->pop_n(out_->available());
+          pub_done_.store(true, std::memory_order_release);
+          nats_ReleaseThreadMemory();
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    // 3. ...and only then ack the inputs.
+    std::uint64_t last = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      OutRec& r = out_->at(i);
+      if (r.len) m_.published.add();
+      if (r.input) {
+        natsMsg_Ack(r.input, nullptr);
+        natsMsg_Destroy(r.input);
+        r.input = nullptr;
+        m_.acked_inputs.add();
+      }
+      last = r.index;
+    }
+    out_->pop_n(n);
+    published_index_.store(last, std::memory_order_release);
+  }
+  pub_done_.store(true, std::memory_order_release);
+  nats_ReleaseThreadMemory();
+}
+
+// ---- stop / reload / metrics --------------------------------------------------------
+
+void RiskEngineHost::stop() noexcept {
+  if (stopped_ || !started_) return;
+  stopped_ = true;
+  stop_io_.store(true, std::memory_order_release);
+  for (auto& t : io_threads_) t.join();
+  io_done_.store(true, std::memory_order_release);
+  engine_bell_.ring();
+  if (engine_thread_.joinable()) engine_thread_.join();
+  pub_bell_.ring();
+  if (pub_thread_.joinable()) pub_thread_.join();
+  // Wait for an in-flight snapshot, then take a final one if everything
+  // was published: the next start replays nothing.
+  while (snap_state_.load(std::memory_order_acquire) != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  stop_writer_.store(true, std::memory_order_release);
+  writer_bell_.ring();
+  if (writer_thread_.joinable()) writer_thread_.join();
+  if (published_index_.load() == out_index_ && !fatal_.load()) {
+    events_since_snap_ = events_since_snap_ ? events_since_snap_ : 1;
+    maybe_snapshot(true);
+    if (snap_state_.load() == 1) {
+      write_snapshot_sync();
+      snap_state_.store(0);
+    }
+  }
+  for (auto& c : consumers_) c.pc.close(false);
+  ready_.store(false);
+  if (RiskSettings* s = pending_reload_.exchange(nullptr)) delete s;
+}
+
+void RiskEngineHost::reload() noexcept {
+  try {
+    auto s = std::make_unique<RiskSettings>(load_risk_settings(cfg_.source_path));
+    if (!s->ok()) {
+      m_.reload_errors.add();
+      for (const auto& e : s->errors) log_->error("reload rejected", {{"key", e.key}, {"problem", e.message}});
+      return;
+    }
+    if (RiskSettings* old = pending_reload_.exchange(s.release(), std::memory_order_acq_rel)) delete old;
+    engine_bell_.ring();
+  } catch (...) {
+    m_.reload_errors.add();
+  }
+}
+
+void RiskEngineHost::render_metrics(std::string& out) const {
+  char labels[160];
+  metric_head(out, "oms_core_decisions_total", "counter", "Risk decisions published, by result and reason.");
+  metric_line(out, "oms_core_decisions_total", "{result=\"accepted\",reason=\"NONE\"}", static_cast<double>(m_.accepted.get()));
+  for (std::size_t r = 0; r < kReasons; ++r) {
+    const std::uint64_t v = m_.rejected[r].get();
+    const char* name = reason_name(static_cast<std::uint16_t>(r));
+    if (!name || (v == 0 && r != static_cast<std::size_t>(RejectReason::KillSwitch))) continue;
+    std::snprintf(labels, sizeof labels, "{result=\"rejected\",reason=\"%s\"}", name);
+    metric_line(out, "oms_core_decisions_total", labels, static_cast<double>(v));
+  }
+  metric_head(out, "oms_core_check_latency_seconds", "histogram",
+              "Engine time per order command (dedup + checks + state + outputs).");
+  std::uint64_t cum = 0;
+  for (std::size_t b = 0; b < kLatencyBuckets; ++b) {
+    cum += m_.latency_bucket[b].get();
+    if (b + 1 < kLatencyBuckets)
+      std::snprintf(labels, sizeof labels, "{le=\"%.9g\"}", static_cast<double>(kLatencyBounds[b]) / 1e9);
+    else
+      std::snprintf(labels, sizeof labels, "{le=\"+Inf\"}");
+    metric_line(out, "oms_core_check_latency_seconds_bucket", labels, static_cast<double>(cum));
+  }
+  metric_line(out, "oms_core_check_latency_seconds_sum", "", static_cast<double>(m_.latency_sum_ns.get()) / 1e9);
+  metric_line(out, "oms_core_check_latency_seconds_count", "", static_cast<double>(m_.latency_count.get()));
+
+  metric_head(out, "oms_core_ring_depth", "gauge", "Items waiting in the SPSC rings.");
+  if (started_) {
+    for (int i = 0; i < kNumSources; ++i) {
+      std::snprintf(labels, sizeof labels, "{ring=\"in\",source=\"%s\"}", kSources[i].name);
+      metric_line(out, "oms_core_ring_depth", labels, static_cast<double>(in_[i]->size_approx()));
+    }
+    metric_line(out, "oms_core_ring_depth", "{ring=\"out\",source=\"publisher\"}", static_cast<double>(out_->size_approx()));
+  }
+  metric_head(out, "oms_core_events_total", "counter", "Input messages applied by the engine, by source.");
+  for (int i = 0; i < kNumSources; ++i) {
+    std::snprintf(labels, sizeof labels, "{source=\"%s\"}", kSources[i].name);
+    metric_line(out, "oms_core_events_total", labels, static_cast<double>(m_.events[i].get()));
+  }
+  metric_head(out, "oms_core_decode_errors_total", "counter", "Input messages that failed to decode, by source.");
+  for (int i = 0; i < kNumSources; ++i) {
+    std::snprintf(labels, sizeof labels, "{source=\"%s\"}", kSources[i].name);
+    metric_line(out, "oms_core_decode_errors_total", labels, static_cast<double>(m_.decode_errors[i].get()));
+  }
+  const double replay = static_cast<double>(m_.replay_ns.load(std::memory_order_relaxed));
+  metric_head(out, "oms_core_replay_seconds", "gauge", "Startup to ready: snapshot restore + stream tail replay (-1 before ready).");
+  metric_line(out, "oms_core_replay_seconds", "", replay < 0 ? -1 : replay / 1e9);
+  metric_head(out, "oms_core_replay_events", "gauge", "Input messages applied before ready.");
+  metric_line(out, "oms_core_replay_events", "", static_cast<double>(m_.replayed_events.load(std::memory_order_relaxed)));
+  struct C { const char* name; const char* help; const Counter& c; };
+  const C counters[] = {
+      {"oms_core_replay_suppressed_outputs_total", "Outputs not republished during replay (already published before the restart).", m_.suppressed_outputs},
+      {"oms_core_duplicate_commands_total", "Redelivered commands answered with the stored decision.", m_.duplicates},
+      {"oms_core_published_total", "Outputs published to JetStream and acked.", m_.published},
+      {"oms_core_publish_retries_total", "Synchronous republish attempts after a failed batch.", m_.publish_retries},
+      {"oms_core_acked_inputs_total", "Input messages acked after their outputs were stored.", m_.acked_inputs},
+      {"oms_core_limit_reloads_total", "Risk limit reloads applied (SIGHUP or cmd.control.reload).", m_.reloads},
+      {"oms_core_limit_reload_errors_total", "Risk limit reloads rejected (old limits kept).", m_.reload_errors},
+      {"oms_core_snapshots_total", "Engine snapshots written.", m_.snapshots},
+      {"oms_core_snapshot_errors_total", "Engine snapshots that failed or were abandoned.", m_.snapshot_errors},
+  };
+  for (const auto& c : counters) {
+    metric_head(out, c.name, "counter", c.help);
+    metric_line(out, c.name, "", static_cast<double>(c.c.get()));
+  }
+  metric_head(out, "oms_core_snapshot_write_seconds", "gauge", "Duration of the last snapshot write (incl. fsync).");
+  metric_line(out, "oms_core_snapshot_write_seconds", "", static_cast<double>(m_.snapshot_write_ns.load()) / 1e9);
+}
+
+}  // namespace
+
+std::unique_ptr<EngineHost> make_risk_engine_host(const config::Config& config) {
+  return std::make_unique<RiskEngineHost>(config);
+}
+
+}  // namespace oms::core

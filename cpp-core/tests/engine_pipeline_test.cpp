@@ -1,0 +1,424 @@
+// End to end through the real oms-core binary and a real nats-server:
+// commands in on cmd.risk.*, decisions out on risk.decisions.*, accepted
+// commands on cmd.route.*, rejected orders as orders.* REJECTED with a reason
+// code; kill -9 in the middle of the stream, restart, and the exact decision
+// set is checked (one per command, none lost, none duplicated, and equal to
+// what an in-process Engine with the same config decides). Also: limits
+// reload on SIGHUP, and metrics.
+#include "oms/core/risk_config.hpp"
+#include "oms/engine/codec.hpp"
+#include "oms/engine/engine.hpp"
+#include "oms/nats/connection.hpp"
+#include "oms/nats/jetstream.hpp"
+#include "oms/v1/orders.pb-c.h"
+#include "oms/v1/risk.pb-c.h"
+#include "testing/nats_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+using namespace std::chrono_literals;
+using oms::nats::Msg;
+using oms::nats::OmsHeaders;
+namespace eng = oms::engine;
+
+const std::string kRepoConfig = std::string(OMS_REPO_ROOT) + "/configs/config.yaml";
+constexpr std::int64_t T0 = 1'700'000'000'000'000'000LL;
+
+struct Proc {
+  pid_t pid = -1;
+  int err_fd = -1;
+};
+
+Proc spawn_core(const std::string& config, const std::vector<std::string>& env_extra) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return {};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  std::vector<std::string> args = {OMS_CORE_BINARY, "--config", config};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e) {
+    if (std::string_view(*e).starts_with("OMS_")) continue;
+    env_s.emplace_back(*e);
+  }
+  for (const auto& e : env_extra) env_s.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  Proc p;
+  if (posix_spawn(&p.pid, OMS_CORE_BINARY, &fa, nullptr, argv.data(), envp.data()) != 0) p.pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(pipefd[1]);
+  p.err_fd = pipefd[0];
+  return p;
+}
+
+bool read_until(int fd, std::string& acc, const std::string& needle, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (acc.find(needle) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char buf[4096];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return acc.find(needle) != std::string::npos;
+    acc.append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int st = 0;
+    if (::waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    std::this_thread::sleep_for(5ms);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+int http_get(int port, const char* path, std::string* body = nullptr) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  const std::string req = std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  (void)!::write(fd, req.data(), req.size());
+  std::string resp;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) resp.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  int code = -1;
+  std::sscanf(resp.c_str(), "HTTP/1.1 %d", &code);
+  if (body) {
+    const size_t h = resp.find("\r\n\r\n");
+    *body = h == std::string::npos ? "" : resp.substr(h + 4);
+  }
+  return code;
+}
+
+// Command i: even -> valid small order (accepted), every 4th odd -> over
+// BTCUSDT max_order_qty 5 (MAX_ORDER_QTY), other odd -> off-tick price
+// (TICK_SIZE). 40 accounts keep open-order/rate limits out of the way.
+eng::OrderCommandMsg command(int i) {
+  eng::OrderCommandMsg c;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "cmd-%05d", i);
+  c.command_id.assign(buf);
+  c.kind = eng::CommandKind::NewOrder;
+  auto& n = c.new_order;
+  std::snprintf(buf, sizeof buf, "ord-%05d", i);
+  n.order_id.assign(buf);
+  std::snprintf(buf, sizeof buf, "cl-%05d", i);
+  n.client_order_id.assign(buf);
+  std::snprintf(buf, sizeof buf, "acct-%02d", i % 40);
+  n.account.assign(buf);
+  n.instrument.exchange.assign("binance");
+  n.instrument.market.assign("spot");
+  n.instrument.symbol.assign("BTCUSDT");
+  n.side = i % 3 ? eng::Side::Buy : eng::Side::Sell;
+  n.type = eng::OrderType::Limit;
+  n.time_in_force = 1;
+  n.quantity = eng::Decimal{i % 4 == 1 ? 1000000 : 100, 5};             // 10 or 0.001 BTC
+  n.price = eng::Decimal{i % 4 == 3 ? 65000005 : 650000, i % 4 == 3 ? 3 : 1};  // 65000.005 (off tick) or 65000.0
+  n.has_price = true;
+  n.ts_ns = T0 + static_cast<std::int64_t>(i) * 50'000'000;  // 20/s over all accounts
+  return c;
+}
+
+class EnginePipeline : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!oms::testing::NatsServer::available(OMS_NATS_SERVER)) GTEST_SKIP() << "nats-server not installed";
+    server_ = std::make_unique<oms::testing::NatsServer>(OMS_NATS_SERVER);
+    ASSERT_TRUE(server_->ready());
+    char dir[] = "/tmp/oms-core-pipeline-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    data_dir_ = dir;
+    config_ = data_dir_ + "/config.yaml";
+    std::filesystem::copy_file(kRepoConfig, config_);
+    http_port_ = oms::testing::free_tcp_port();
+    oms::nats::ConnectionOptions o;
+    o.url = server_->url();
+    auto c = oms::nats::Connection::connect(o);
+    ASSERT_TRUE(c);
+    conn_ = std::make_unique<oms::nats::Connection>(std::move(*c));
+  }
+  void TearDown() override {
+    if (core_.pid > 0) {
+      ::kill(core_.pid, SIGKILL);
+      wait_exit(core_.pid, 2s);
+    }
+    if (core_.err_fd >= 0) ::close(core_.err_fd);
+    js_.reset();
+    conn_.reset();
+    server_.reset();
+    if (!data_dir_.empty()) std::filesystem::remove_all(data_dir_);
+  }
+
+  void start_core(const char* wait_for = "msg=\"engine ready\"") {
+    if (core_.err_fd >= 0) ::close(core_.err_fd);
+    log_.clear();
+    core_ = spawn_core(config_, {"OMS_NATS_URL=" + server_->url(), "OMS_HTTP_PORT_OMS_CORE=" + std::to_string(http_port_),
+                                 "OMS_DATA_DIR=" + data_dir_ + "/data"});
+    ASSERT_GT(core_.pid, 0);
+    ASSERT_TRUE(read_until(core_.err_fd, log_, wait_for, 20s)) << log_;
+    if (!js_) {
+      auto js = oms::nats::JetStream::create(*conn_);
+      ASSERT_TRUE(js);
+      js_ = std::make_unique<oms::nats::JetStream>(std::move(*js));
+    }
+  }
+
+  void publish_command(int i) {
+    eng::Codec codec;
+    std::uint8_t buf[1024];
+    const auto c = command(i);
+    const std::size_t n = codec.encode_command(c, buf, sizeof buf);
+    OmsHeaders h;
+    h.msg_id = c.command_id.c_str();
+    h.id = c.command_id.c_str();
+    h.type = "oms.v1.OrderCommand";
+    h.producer = "oms-server";
+    const std::string trace = "trace-" + std::to_string(i);
+    h.trace_id = trace.c_str();
+    auto m = Msg::create("cmd.risk.binance.spot.BTCUSDT", {buf, n}, h);
+    ASSERT_TRUE(m);
+    ASSERT_TRUE(js_->publish_async(std::move(*m)));
+  }
+
+  // All messages on `filter` in `stream` (ephemeral consumer from seq 1).
+  std::vector<Msg> read_all(const char* stream, const char* filter) {
+    std::vector<Msg> out;
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Config.AckPolicy = js_AckNone;
+    so.Config.DeliverPolicy = js_DeliverAll;
+    natsSubscription* sub = nullptr;
+    jsErrCode jerr{};
+    if (js_PullSubscribe(&sub, js_->raw(), filter, nullptr, nullptr, &so, &jerr) != NATS_OK) return out;
+    auto pc = oms::nats::PullConsumer::adopt(sub);
+    for (;;) {
+      const std::size_t before = out.size();
+      auto st = pc.fetch(out, 1024, 300ms);
+      if (out.size() == before) break;
+      (void)st;
+    }
+    pc.close(true);
+    return out;
+  }
+
+  std::size_t count_subject(const char* stream, const char* filter) { return read_all(stream, filter).size(); }
+
+  std::unique_ptr<oms::testing::NatsServer> server_;
+  std::unique_ptr<oms::nats::Connection> conn_;
+  std::unique_ptr<oms::nats::JetStream> js_;
+  std::string data_dir_, config_, log_;
+  int http_port_ = 0;
+  Proc core_;
+};
+
+TEST_F(EnginePipeline, KillNineMidStreamRestartExactDecisionSet) {
+  constexpr int kN = 3000;
+  start_core();
+  EXPECT_EQ(http_get(http_port_, "/readyz"), 200);
+
+  // Expected decisions: the same engine, same config, in-process.
+  auto settings = oms::core::load_risk_settings(config_);
+  ASSERT_TRUE(settings.ok());
+  auto ref = std::make_unique<eng::Engine>();
+  ASSERT_TRUE(ref->load_limits(settings.risk));
+  for (const auto& s : settings.instruments) ref->upsert_instrument(s);
+  std::map<std::string, std::pair<int, int>> expected;  // command_id -> (result, reason)
+  auto out = std::make_unique<eng::OutputBuffer>();
+  for (int i = 0; i < kN; ++i) {
+    auto c = command(i);
+    c.sequence = static_cast<std::uint64_t>(i + 1);
+    out->clear();
+    ref->handle(c, *out);
+    ASSERT_GE(out->count, 1u);
+    expected[c.command_id.c_str()] = {static_cast<int>(out->items[0].decision.result),
+                                      static_cast<int>(out->items[0].decision.reason)};
+  }
+  std::size_t n_acc = 0;
+  for (auto& [k, v] : expected) n_acc += v.first == 1;
+  ASSERT_GT(n_acc, 0u);
+  ASSERT_LT(n_acc, static_cast<std::size_t>(kN));
+
+  // Phase 1: everything in a burst; kill -9 while oms-core is mid-stream.
+  for (int i = 0; i < kN; ++i) publish_command(i);
+  ASSERT_TRUE(js_->publish_async_complete(10s));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    auto st = js_->stream_state("DECISIONS");
+    if (st && st->msgs >= kN / 4) break;
+    ASSERT_LT(std::chrono::steady_clock::now() - t0, 20s) << log_;
+    std::this_thread::sleep_for(1ms);
+  }
+  ::kill(core_.pid, SIGKILL);
+  EXPECT_EQ(wait_exit(core_.pid, 5s), 128 + SIGKILL);
+  core_.pid = -1;
+  const auto at_kill = js_->stream_state("DECISIONS");
+  ASSERT_TRUE(at_kill);
+  std::printf("killed -9 with %llu/%d decisions published\n", static_cast<unsigned long long>(at_kill->msgs), kN);
+
+  // Phase 2: restart; replay; everything decided exactly once.
+  start_core();
+  const auto t1 = std::chrono::steady_clock::now();
+  for (;;) {
+    auto st = js_->stream_state("DECISIONS");
+    if (st && st->msgs >= kN) break;
+    ASSERT_LT(std::chrono::steady_clock::now() - t1, 30s) << "decisions: " << (st ? st->msgs : 0) << "\n" << log_;
+    std::this_thread::sleep_for(5ms);
+  }
+  std::this_thread::sleep_for(500ms);  // anything extra (a duplicate) would show up now
+
+  auto decisions = read_all("DECISIONS", "risk.decisions.>");
+  ASSERT_EQ(decisions.size(), static_cast<std::size_t>(kN));
+  std::map<std::string, int> seen;
+  std::size_t traced = 0;
+  for (auto& m : decisions) {
+    EXPECT_STREQ(m.subject(), "risk.decisions.binance.spot.BTCUSDT");
+    EXPECT_STREQ(m.header("Oms-Type"), "oms.v1.RiskDecision");
+    EXPECT_STREQ(m.header("Oms-Producer"), "oms-core");
+    ASSERT_NE(m.header("Nats-Msg-Id"), nullptr);
+    if (m.header("Oms-Trace-Id")) ++traced;
+    auto d = m.data();
+    auto* rd = oms__v1__risk_decision__unpack(nullptr, d.size(), d.data());
+    ASSERT_NE(rd, nullptr);
+    ++seen[rd->command_id];
+    auto it = expected.find(rd->command_id);
+    ASSERT_NE(it, expected.end()) << rd->command_id;
+    EXPECT_EQ(static_cast<int>(rd->result), it->second.first) << rd->command_id;
+    EXPECT_EQ(static_cast<int>(rd->reason_code), it->second.second) << rd->command_id;
+    EXPECT_EQ(std::string(m.header("Nats-Msg-Id")), std::string(rd->command_id) + ":decision");
+    oms__v1__risk_decision__free_unpacked(rd, nullptr);
+  }
+  EXPECT_EQ(traced, static_cast<std::size_t>(kN));
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kN));
+  for (auto& [k, v] : seen) EXPECT_EQ(v, 1) << k;
+
+  // Accepted -> exactly one cmd.route each; rejected -> one orders.* REJECTED with the reason.
+  auto routes = read_all("COMMANDS", "cmd.route.>");
+  EXPECT_EQ(routes.size(), n_acc);
+  std::map<std::string, int> routed;
+  for (auto& m : routes) {
+    auto d = m.data();
+    auto* oc = oms__v1__order_command__unpack(nullptr, d.size(), d.data());
+    ASSERT_NE(oc, nullptr);
+    ++routed[oc->command_id];
+    EXPECT_EQ(expected[oc->command_id].first, 1) << oc->command_id;
+    EXPECT_STREQ(m.subject(), "cmd.route.binance.spot.BTCUSDT");
+    oms__v1__order_command__free_unpacked(oc, nullptr);
+  }
+  for (auto& [k, v] : routed) EXPECT_EQ(v, 1) << k;
+  auto rejects = read_all("ORDERS", "orders.>");
+  EXPECT_EQ(rejects.size(), kN - n_acc);
+  for (auto& m : rejects) {
+    auto d = m.data();
+    auto* ev = oms__v1__order_event__unpack(nullptr, d.size(), d.data());
+    ASSERT_NE(ev, nullptr);
+    EXPECT_EQ(ev->event_type, OMS__V1__ORDER_EVENT_TYPE__ORDER_EVENT_TYPE_REJECTED);
+    ASSERT_NE(ev->order, nullptr);
+    const std::string cmd_id = std::string(ev->event_id).substr(0, std::string(ev->event_id).size() - 4);
+    EXPECT_EQ(static_cast<int>(ev->reason_code), expected[cmd_id].second) << ev->event_id;
+    EXPECT_NE(ev->reason_code, 0);
+    EXPECT_STREQ(m.header("Oms-Producer"), "oms-core");
+    oms__v1__order_event__free_unpacked(ev, nullptr);
+  }
+
+  // Metrics exist and the replay time is reported.
+  std::string metrics;
+  ASSERT_EQ(http_get(http_port_, "/metrics", &metrics), 200);
+  EXPECT_NE(metrics.find("oms_core_decisions_total{result=\"accepted\""), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("oms_core_check_latency_seconds_bucket"), std::string::npos);
+  EXPECT_NE(metrics.find("oms_core_ring_depth{ring=\"out\""), std::string::npos);
+  EXPECT_NE(metrics.find("oms_core_replay_seconds"), std::string::npos);
+
+  // Graceful stop writes a final snapshot; the next start replays nothing.
+  ::kill(core_.pid, SIGTERM);
+  EXPECT_EQ(wait_exit(core_.pid, 5s), 0);
+  core_.pid = -1;
+  start_core();
+  EXPECT_NE(log_.find("snapshot restored"), std::string::npos) << log_;
+  EXPECT_NE(log_.find("replayed_events=0"), std::string::npos) << log_;
+  auto again = js_->stream_state("DECISIONS");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->msgs, static_cast<std::uint64_t>(kN));
+}
+
+TEST_F(EnginePipeline, SighupReloadsLimits) {
+  start_core();
+  // Order 0 (0.001 BTC) is accepted under the repo limits...
+  publish_command(0);
+  ASSERT_TRUE(js_->publish_async_complete(5s));
+  auto wait_decisions = [&](std::uint64_t n) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (;;) {
+      auto st = js_->stream_state("DECISIONS");
+      if (st && st->msgs >= n) return true;
+      if (std::chrono::steady_clock::now() - t0 > 10s) return false;
+      std::this_thread::sleep_for(5ms);
+    }
+  };
+  ASSERT_TRUE(wait_decisions(1)) << log_;
+  // ...then BTCUSDT max_order_qty drops to 0.0001 and a reload is signalled.
+  {
+    std::ifstream in(config_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    const std::string from = "BTCUSDT: { max_order_qty: \"5\"";
+    const auto pos = text.find(from);
+    ASSERT_NE(pos, std::string::npos);
+    text.replace(pos, from.size(), "BTCUSDT: { max_order_qty: \"0.0001\"");
+    std::ofstream(config_) << text;
+  }
+  ::kill(core_.pid, SIGHUP);
+  ASSERT_TRUE(read_until(core_.err_fd, log_, "risk limits reloaded", 5s)) << log_;
+  publish_command(2);  // same size as order 0
+  ASSERT_TRUE(js_->publish_async_complete(5s));
+  ASSERT_TRUE(wait_decisions(2)) << log_;
+  auto decisions = read_all("DECISIONS", "risk.decisions.>");
+  ASSERT_EQ(decisions.size(), 2u);
+  auto d = decisions[1].data();
+  auto* rd = oms__v1__risk_decision__unpack(nullptr, d.size(), d.data());
+  ASSERT_NE(rd, nullptr);
+  EXPECT_STREQ(rd->command_id, "cmd-00002");
+  EXPECT_EQ(rd->result, OMS__V1__RISK_DECISION_RESULT__RISK_DECISION_RESULT_REJECTED);
+  EXPECT_EQ(static_cast<int>(rd->reason_code), static_cast<int>(eng::RejectReason::MaxOrderQty));
+  oms__v1__risk_decision__free_unpacked(rd, nullptr);
+}
+
+}  // namespace
