@@ -193,6 +193,7 @@ class EnginePipeline : public ::testing::Test {
                                  "OMS_DATA_DIR=" + data_dir_ + "/data"});
     ASSERT_GT(core_.pid, 0);
     ASSERT_TRUE(read_until(core_.err_fd, log_, wait_for, 20s)) << log_;
+    ASSERT_TRUE(read_until(core_.err_fd, log_, "msg=\"ready\"", 20s)) << log_;  // service-level ready
     if (!js_) {
       auto js = oms::nats::JetStream::create(*conn_);
       ASSERT_TRUE(js);
