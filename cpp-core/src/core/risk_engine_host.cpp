@@ -96,6 +96,7 @@ struct OutRec {
   std::uint64_t index = 0;   // running record number (snapshot/publish watermark)
   std::uint16_t len = 0;     // payload bytes; 0: ack-only record
   OutType type = OutType::None;
+  std::uint8_t src = 0;      // source of `input` (AckAll: ack only the newest per source)
   char subject[128] = {};
   char id[104] = {};      // Oms-Id
   char msg_id[104] = {};  // Nats-Msg-Id
@@ -486,7 +487,10 @@ nats::Status RiskEngineHost::setup_consumers() {
     jsConsumerConfig cc;
     jsConsumerConfig_Init(&cc);
     cc.Durable = d.durable;
-    cc.AckPolicy = js_AckExplicit;
+    // AckAll: acking seq N acks everything before it on this consumer. The
+    // publisher releases inputs strictly in order, so one ack per source per
+    // batch is exact and saves a publish per message (replay speed).
+    cc.AckPolicy = js_AckAll;
     cc.AckWait = std::chrono::nanoseconds(std::chrono::seconds(30)).count();
     cc.MaxAckPending = 65536;
     cc.FilterSubject = d.filter;
@@ -739,6 +743,7 @@ void RiskEngineHost::process(int src, InItem& it) {
     last->type = OutType::None;
   }
   last->input = it.msg;  // the publisher acks the input after this record
+  last->src = static_cast<std::uint8_t>(src);
   it.msg = nullptr;
   push_out(last);
 }
@@ -963,13 +968,19 @@ void RiskEngineHost::publisher_loop() {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }
-    // 3. ...and only then ack the inputs.
+    // 3. ...and only then ack the inputs (newest per source; AckAll).
     std::uint64_t last = 0;
+    std::size_t newest[kNumSources];
+    for (auto& x : newest) x = SIZE_MAX;
+    for (std::size_t i = 0; i < n; ++i) {
+      const OutRec& r = out_->at(i);
+      if (r.input) newest[r.src] = i;
+    }
     for (std::size_t i = 0; i < n; ++i) {
       OutRec& r = out_->at(i);
       if (r.len) m_.published.add();
       if (r.input) {
-        natsMsg_Ack(r.input, nullptr);
+        if (newest[r.src] == i) natsMsg_Ack(r.input, nullptr);
         natsMsg_Destroy(r.input);
         r.input = nullptr;
         m_.acked_inputs.add();

@@ -1,0 +1,356 @@
+// oms-core-bench: the real oms-core binary against a local nats-server it
+// starts itself (not a ctest; run by `make bench` via scripts/bench-oms-core.sh).
+//
+//  1. NATS floor: core request/reply round trip (SendAsap), same run.
+//  2. End to end: publish an OrderCommand on cmd.risk.* (core publish into
+//     the COMMANDS stream) -> oms-core pull consumer -> engine -> RiskDecision
+//     on risk.decisions.* (received on a core subscription). One in flight.
+//  3. Recovery: --events (default 1M) events in the streams (TopOfBook +
+//     commands), oms-core applies them, kill -9, restart: spawn-to-/readyz
+//     time (snapshot + tail), and the same with the snapshot deleted (full
+//     replay of every stream).
+//
+//   oms-core-bench [--n 5000] [--events 1000000] [--skip-recovery]
+#include "oms/engine/codec.hpp"
+#include "oms/metrics/hdr_histogram.hpp"
+#include "oms/nats/connection.hpp"
+#include "oms/nats/jetstream.hpp"
+#include "oms/v1/marketdata.pb-c.h"
+#include "testing/nats_server.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+using namespace std::chrono;
+using oms::metrics::HdrHistogram;
+using oms::nats::Connection;
+using oms::nats::Msg;
+namespace eng = oms::engine;
+
+int64_t now_ns() { return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count(); }
+
+void print_latency(const char* name, const HdrHistogram& h) {
+  auto us = [](uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
+  std::printf("%-40s n=%-7llu p50=%8.1fus p99=%8.1fus p99.9=%8.1fus max=%8.1fus\n", name,
+              static_cast<unsigned long long>(h.count()), us(h.value_at_percentile(50)),
+              us(h.value_at_percentile(99)), us(h.value_at_percentile(99.9)), us(h.max()));
+}
+
+Connection connect_or_die(const std::string& url, const char* name) {
+  oms::nats::ConnectionOptions o;
+  o.url = url;
+  o.name = name;
+  o.send_asap = true;
+  auto c = Connection::connect(o);
+  if (!c) {
+    std::fprintf(stderr, "connect: %s\n", c.status().message().c_str());
+    std::exit(1);
+  }
+  return std::move(c.value());
+}
+
+struct Core {
+  pid_t pid = -1;
+  int err_fd = -1;
+  std::string log;
+};
+
+Core spawn_core(const std::string& config, const std::string& url, int http_port, const std::string& data_dir) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) std::exit(1);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  std::vector<std::string> args = {OMS_CORE_BINARY, "--config", config};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e)
+    if (!std::string_view(*e).starts_with("OMS_")) env_s.emplace_back(*e);
+  env_s.push_back("OMS_NATS_URL=" + url);
+  env_s.push_back("OMS_HTTP_PORT_OMS_CORE=" + std::to_string(http_port));
+  env_s.push_back("OMS_DATA_DIR=" + data_dir);
+  env_s.push_back("OMS_LOG_LEVEL=warning");
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  Core c;
+  if (posix_spawn(&c.pid, OMS_CORE_BINARY, &fa, nullptr, argv.data(), envp.data()) != 0) std::exit(1);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(pipefd[1]);
+  c.err_fd = pipefd[0];
+  return c;
+}
+
+int http_get(int port, const char* path, std::string* body = nullptr) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  const std::string req = std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  (void)!::write(fd, req.data(), req.size());
+  std::string resp;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) resp.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  int code = -1;
+  std::sscanf(resp.c_str(), "HTTP/1.1 %d", &code);
+  if (body) {
+    const size_t h = resp.find("\r\n\r\n");
+    *body = h == std::string::npos ? "" : resp.substr(h + 4);
+  }
+  return code;
+}
+
+double metric(const std::string& body, const std::string& name) {
+  const size_t p = body.find("\n" + name + " ");
+  if (p == std::string::npos) return -1;
+  return std::strtod(body.c_str() + p + name.size() + 2, nullptr);
+}
+double metric_sum(const std::string& body, const std::string& prefix) {
+  double sum = 0;
+  size_t p = 0;
+  while ((p = body.find("\n" + prefix, p)) != std::string::npos) {
+    const size_t sp = body.find(' ', p + 1);
+    sum += std::strtod(body.c_str() + sp + 1, nullptr);
+    p = sp;
+  }
+  return sum;
+}
+
+// Polls /readyz every 200 us; returns ns from `t0` until 200.
+int64_t wait_ready(int port, int64_t t0, seconds timeout) {
+  const int64_t deadline = t0 + duration_cast<nanoseconds>(timeout).count();
+  while (now_ns() < deadline) {
+    if (http_get(port, "/readyz") == 200) return now_ns() - t0;
+    std::this_thread::sleep_for(microseconds(200));
+  }
+  return -1;
+}
+
+void kill_core(Core& c, int sig) {
+  if (c.pid <= 0) return;
+  ::kill(c.pid, sig);
+  ::waitpid(c.pid, nullptr, 0);
+  ::close(c.err_fd);
+  c.pid = -1;
+}
+
+eng::OrderCommandMsg command(uint64_t i, const char* prefix) {
+  eng::OrderCommandMsg c;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s-%llu", prefix, static_cast<unsigned long long>(i));
+  c.command_id.assign(buf);
+  c.kind = eng::CommandKind::NewOrder;
+  auto& n = c.new_order;
+  std::snprintf(buf, sizeof buf, "%s-o-%llu", prefix, static_cast<unsigned long long>(i));
+  n.order_id.assign(buf);
+  n.client_order_id.assign(buf);
+  std::snprintf(buf, sizeof buf, "acct-%llu", static_cast<unsigned long long>(i % 200));
+  n.account.assign(buf);
+  n.instrument.exchange.assign("binance");
+  n.instrument.market.assign("spot");
+  n.instrument.symbol.assign("BTCUSDT");
+  n.side = i % 2 ? eng::Side::Buy : eng::Side::Sell;
+  n.type = eng::OrderType::Limit;
+  n.time_in_force = 1;
+  n.quantity = eng::Decimal{100, 5};
+  n.price = eng::Decimal{6500000, 2};
+  n.has_price = true;
+  n.ts_ns = 1'700'000'000'000'000'000LL + static_cast<int64_t>(i) * 10'000'000;
+  return c;
+}
+
+std::vector<uint8_t> encode(const eng::OrderCommandMsg& c) {
+  eng::Codec codec;
+  uint8_t buf[1024];
+  const size_t n = codec.encode_command(c, buf, sizeof buf);
+  return {buf, buf + n};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int n = 5000;
+  uint64_t events = 1'000'000;
+  bool recovery = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--n" && i + 1 < argc) n = std::atoi(argv[++i]);
+    else if (a == "--events" && i + 1 < argc) events = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--skip-recovery") recovery = false;
+  }
+  oms::testing::NatsServer server("/usr/sbin/nats-server");
+  if (!server.ready()) {
+    std::fprintf(stderr, "nats-server did not start\n");
+    return 1;
+  }
+  char tmpl[] = "/tmp/oms-core-bench-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const std::string config = dir + "/config.yaml";
+  std::filesystem::copy_file(std::string(OMS_REPO_ROOT) + "/configs/config.yaml", config);
+  const int port = oms::testing::free_tcp_port();
+
+  // ---- 1. floor ------------------------------------------------------------------
+  Connection responder = connect_or_die(server.url(), "bench-responder");
+  Connection client = connect_or_die(server.url(), "bench-client");
+  HdrHistogram floor;
+  {
+    Connection* rp = &responder;
+    auto sub = responder.subscribe("bench.rr", [rp](Msg&& req) { (void)rp->publish(req.reply(), req.data()); });
+    (void)responder.flush(seconds(2));
+    std::vector<uint8_t> payload(200, 0x5a);
+    auto req = Msg::create("bench.rr", payload);
+    for (int i = 0; i < n + 500; ++i) {
+      const int64_t t0 = now_ns();
+      auto rep = client.request(*req, seconds(2));
+      if (!rep) return 1;
+      if (i >= 500) floor.record(static_cast<uint64_t>(now_ns() - t0));
+    }
+  }
+
+  // ---- 2. end to end ---------------------------------------------------------------
+  Core core = spawn_core(config, server.url(), port, dir + "/data");
+  const int64_t t_spawn = now_ns();
+  if (wait_ready(port, t_spawn, seconds(20)) < 0) {
+    std::fprintf(stderr, "oms-core not ready\n");
+    return 1;
+  }
+  HdrHistogram e2e;
+  {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::atomic<int64_t> got{0};
+    auto sub = client.subscribe("risk.decisions.>", [&](Msg&&) {
+      std::lock_guard lk(mu);
+      got.fetch_add(1);
+      cv.notify_one();
+    });
+    (void)client.flush(seconds(2));
+    std::vector<std::vector<uint8_t>> wire;
+    for (int i = 0; i < n + 500; ++i) wire.push_back(encode(command(static_cast<uint64_t>(i), "e2e")));
+    for (int i = 0; i < n + 500; ++i) {
+      const int64_t t0 = now_ns();
+      char id[32];
+      std::snprintf(id, sizeof id, "e2e-%d", i);
+      oms::nats::OmsHeaders h;
+      h.msg_id = id;
+      h.id = id;
+      h.type = "oms.v1.OrderCommand";
+      auto m = Msg::create("cmd.risk.binance.spot.BTCUSDT", wire[static_cast<size_t>(i)], h);
+      (void)client.publish(*m);
+      std::unique_lock lk(mu);
+      if (!cv.wait_for(lk, seconds(5), [&] { return got.load() > i; })) {
+        std::fprintf(stderr, "no decision for %s\n", id);
+        return 1;
+      }
+      if (i >= 500) e2e.record(static_cast<uint64_t>(now_ns() - t0));
+    }
+  }
+  std::printf("## oms-core end to end (local nats-server, one command in flight)\n");
+  print_latency("NATS floor: core request/reply", floor);
+  print_latency("command -> RiskDecision via oms-core", e2e);
+  std::printf("e2e/floor: p50 %.2fx  p99 %.2fx (target p99 <= 1.5x)\n",
+              static_cast<double>(e2e.value_at_percentile(50)) / static_cast<double>(floor.value_at_percentile(50)),
+              static_cast<double>(e2e.value_at_percentile(99)) / static_cast<double>(floor.value_at_percentile(99)));
+
+  if (recovery) {
+    // ---- 3. recovery with `events` in the streams -------------------------------------
+    auto js = oms::nats::JetStream::create(client);
+    if (!js) return 1;
+    const uint64_t n_cmd = events / 20;  // 5% commands, 95% top of book
+    const int64_t tp = now_ns();
+    uint64_t c_i = 0;
+    for (uint64_t i = 0; i < events; ++i) {
+      if (i % 20 == 0 && c_i < n_cmd) {
+        const auto c = command(c_i++, "rec");
+        const auto w = encode(c);
+        oms::nats::OmsHeaders h;
+        h.msg_id = c.command_id.c_str();
+        auto m = Msg::create("cmd.risk.binance.spot.BTCUSDT", w, h);
+        while (!js->publish_async(std::move(*m))) std::this_thread::sleep_for(milliseconds(1));
+      } else {
+        // TopOfBook around 65000.00, fresh timestamps.
+        uint8_t buf[128];
+        Oms__V1__InstrumentId id = OMS__V1__INSTRUMENT_ID__INIT;
+        id.exchange = const_cast<char*>("binance");
+        id.market = const_cast<char*>("spot");
+        id.symbol = const_cast<char*>("BTCUSDT");
+        Oms__V1__TopOfBook t = OMS__V1__TOP_OF_BOOK__INIT;
+        t.instrument = &id;
+        t.price_scale = 2;
+        t.qty_scale = 5;
+        t.bid_price = 6499990 + static_cast<int64_t>(i % 10);
+        t.ask_price = 6500010 + static_cast<int64_t>(i % 10);
+        t.ts_event_ns = 1'700'000'000'000'000'000LL + static_cast<int64_t>(i);
+        const size_t k = oms__v1__top_of_book__pack(&t, buf);
+        (void)client.publish("md.tob.binance.spot.BTCUSDT", {buf, k});
+        if (i % 4096 == 0) (void)client.flush(seconds(5));
+      }
+    }
+    (void)js->publish_async_complete(seconds(60));
+    (void)client.flush(seconds(10));
+    const double pub_s = static_cast<double>(now_ns() - tp) / 1e9;
+    auto md = js->stream_state("MARKETDATA");
+    auto cmds = js->stream_state("COMMANDS");
+    std::printf("\n## oms-core recovery (%llu events published in %.1f s: MARKETDATA %llu msgs, COMMANDS %llu msgs)\n",
+                static_cast<unsigned long long>(events), pub_s,
+                static_cast<unsigned long long>(md ? md->msgs : 0), static_cast<unsigned long long>(cmds ? cmds->msgs : 0));
+    // Wait until oms-core applied everything.
+    const uint64_t want = static_cast<uint64_t>(n + 500) + (md ? md->msgs : 0) + n_cmd;
+    for (const int64_t t0 = now_ns();;) {
+      std::string body;
+      http_get(port, "/metrics", &body);
+      const double applied = metric_sum(body, "oms_core_events_total{");
+      if (applied >= static_cast<double>(want)) break;
+      if (now_ns() - t0 > 300'000'000'000) {
+        std::fprintf(stderr, "oms-core applied only %.0f of %llu events\n", applied, static_cast<unsigned long long>(want));
+        break;
+      }
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+    std::this_thread::sleep_for(milliseconds(1500));  // let a periodic snapshot land
+    kill_core(core, SIGKILL);
+
+    auto restart = [&](const char* label) {
+      Core c = spawn_core(config, server.url(), port, dir + "/data");
+      const int64_t t = wait_ready(port, now_ns(), seconds(120));
+      std::string body;
+      http_get(port, "/metrics", &body);
+      std::printf("%-40s spawn->/readyz %8.1f ms  (engine replay %.1f ms, %.0f events replayed)\n", label,
+                  static_cast<double>(t) / 1e6, metric(body, "oms_core_replay_seconds") * 1e3,
+                  metric(body, "oms_core_replay_events"));
+      kill_core(c, SIGKILL);
+    };
+    restart("kill -9, restart (snapshot + tail)");
+    std::filesystem::remove(dir + "/data/core/engine.snap");
+    restart("no snapshot (full replay of the streams)");
+  } else {
+    kill_core(core, SIGTERM);
+  }
+  std::filesystem::remove_all(dir);
+  return 0;
+}
