@@ -20,8 +20,15 @@ struct OMSBench: AsyncParsableCommand {
     @Flag(help: "Print one JSON line per result instead of a table.") var json = false
     @Flag(help: "Skip the core request/reply runs (JetStream only, e.g. to compare server durability settings).") var jetstreamOnly = false
     @Option(help: "Label printed in the heading (e.g. the server's version and sync setting).") var label = ""
+    @Flag(help: "Measure smart order routing decision latency instead (no NATS needed).") var routing = false
+    @Option(help: "Venues in the routing benchmark.") var routingVenues = 5
+    @Option(help: "Book levels per venue in the routing benchmark.") var routingLevels = 50
 
     func run() async throws {
+        if routing {
+            _ = RoutingBench.run(iterations: iterations, venues: routingVenues, levels: routingLevels, json: json)
+            return
+        }
         var logger = Logger(label: "oms-bench")
         logger.logLevel = .warning
         let payload = [UInt8](repeating: 0x42, count: payloadSize)

@@ -10,6 +10,6 @@ struct RouterCommand: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await OMSServiceRunner.run(service: "router", options: options)
+        try await OMSServiceRunner.run(service: "router", options: options, behaviour: RouterService.run)
     }
 }

@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import Metrics
+import OMSCore
+import RouterCore
+import Synchronization
+
+/// The router's behaviour: keeps the consolidated view (md.book/md.tob/
+/// md.instruments, connector heartbeats, balances from positions.*), consumes
+/// risk-accepted commands from cmd.route.> (durable "router"), publishes venue
+/// commands and routing decisions, and follows child orders on orders.>
+/// (durable "router-orders") so a parent cancel reaches its live children.
+enum RouterService {
+    static func run(_ rt: OMSRuntime) async throws {
+        let settings = rt.config.router
+        var policy = RoutingPolicy()
+        policy.heartbeatTimeoutNs = settings.heartbeatTimeout.nanoseconds
+        policy.maxBookAgeNs = settings.maxBookAge.nanoseconds
+        policy.minRateLimitHeadroom = settings.minRateLimitHeadroom
+        policy.requireHeartbeat = settings.requireHeartbeat
+        var planner = RoutingPlanner(router: SmartRouter(policy: policy),
+                                     defaultStrategy: settings.defaultStrategy == .bestPrice ? .bestPrice : .depthSplit,
+                                     venues: settings.venues)
+        // Static rules until connectors publish md.instruments.
+        var seed = Oms_V1_InstrumentList()
+        seed.instruments = rt.config.staticInstruments
+        planner.view.apply(seed)
+        let state = PlannerBox(planner)
+        let log = rt.logger
+        let decisions = Counter(label: "oms_router_decisions_total")
+        let noRoute = Counter(label: "oms_router_no_route_total")
+        let latency = Timer(label: "oms_router_decision_latency")
+
+        let subs = [
+            try rt.nats.subscribe("md.>") { m in
+                let now = wallClockNanos()
+                let type = m.headers[OMSHeader.type] ?? ""
+                state.withLock { p in
+                    switch type {
+                    case Oms_V1_BookSnapshot.protoMessageName: if let x = try? Oms_V1_BookSnapshot(serializedBytes: m.payload) { p.view.apply(x, receivedNs: now) }
+                    case Oms_V1_BookDelta.protoMessageName: if let x = try? Oms_V1_BookDelta(serializedBytes: m.payload) { p.view.apply(x, receivedNs: now) }
+                    case Oms_V1_TopOfBook.protoMessageName: if let x = try? Oms_V1_TopOfBook(serializedBytes: m.payload) { p.view.apply(x, receivedNs: now) }
+                    case Oms_V1_InstrumentList.protoMessageName: if let x = try? Oms_V1_InstrumentList(serializedBytes: m.payload) { p.view.apply(x) }
+                    default: break
+                    }
+                }
+            },
+            try rt.nats.subscribe("hb.>") { m in
+                guard let hb = try? Oms_V1_Heartbeat(serializedBytes: m.payload) else { return }
+                let now = wallClockNanos()
+                state.withLock { $0.view.apply(hb, receivedNs: now) }
+            },
+            try rt.nats.subscribe("positions.>") { m in
+                guard let u = try? Oms_V1_AccountUpdate(serializedBytes: m.payload) else { return }
+                state.withLock { $0.view.apply(u) }
+            },
+        ]
+        defer { subs.forEach { $0.unsubscribe() } }
+
+        // Instrument lists published before this router started (MARKETDATA keeps them for a while).
+        await replayInstruments(rt, state)
+
+        let commands = try {
+            var spec = ConsumerSpec(durable: "router", filterSubject: "cmd.route.>")
+            spec.ackWait = .seconds(10)
+            return try rt.jetStream.pullConsumer(stream: "COMMANDS", spec)
+        }()
+        let orders = try {
+            var spec = ConsumerSpec(durable: "router-orders", filterSubject: "orders.>")
+            spec.deliverFrom = .new
+            return try rt.jetStream.pullConsumer(stream: "ORDERS", spec)
+        }()
+        rt.health.set("router", ok: true, detail: "venues \(settings.venues.joined(separator: ","))")
+        log.info("routing", metadata: ["venues": "\(settings.venues)", "strategy": "\(settings.defaultStrategy.rawValue)"])
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for try await msg in orders.messages() {
+                    if let e = try? Oms_V1_OrderEvent(serializedBytes: msg.payload), !e.order.parentOrderID.isEmpty {
+                        state.withLock { p in
+                            p.tracker.apply(e)
+                            p.tracker.removeFinished()
+                        }
+                    }
+                    try? msg.ack()
+                }
+            }
+            group.addTask {
+                for try await msg in commands.messages() {
+                    guard let cmd = try? Oms_V1_OrderCommand(serializedBytes: msg.payload) else {
+                        log.error("undecodable command; terminating it", metadata: ["subject": "\(msg.subject)", "seq": "\(msg.delivery.streamSequence)"])
+                        try? msg.term()
+                        continue
+                    }
+                    let now = wallClockNanos()
+                    let outputs: [RoutingPlanner.Output]
+                    do {
+                        outputs = try state.withLock { p in try p.handle(cmd, nowNs: now) }
+                    } catch {
+                        log.error("command cannot be routed; terminating it", metadata: ["command_id": "\(cmd.commandID)", "error": "\(error)"])
+                        try? msg.term()
+                        continue
+                    }
+                    do {
+                        for o in outputs {
+                            switch o {
+                            case .venueCommand(let s, let id, let c):
+                                _ = try await rt.jetStream.publish(c, subject: s, id: id, producer: "router")
+                            case .decision(let s, let id, let d):
+                                _ = try await rt.jetStream.publish(d, subject: s, id: id, producer: "router")
+                                decisions.increment()
+                                latency.recordNanoseconds(d.decisionLatencyNs)
+                                if d.allocations.isEmpty { noRoute.increment() }
+                                log.info("routed", metadata: ["parent": "\(d.parentOrderID)", "children": "\(d.allocations.count)",
+                                                              "reason": "\(d.reasonText)", "latency_ns": "\(d.decisionLatencyNs)"])
+                            case .orderEvent(let s, let id, let e):
+                                _ = try await rt.jetStream.publish(e, subject: s, id: id, producer: "router")
+                            }
+                        }
+                        try msg.ack()
+                    } catch {
+                        // JetStream unavailable: redeliver later; ids make the republish idempotent.
+                        log.warning("publish failed; will retry", metadata: ["command_id": "\(cmd.commandID)", "error": "\(error)"])
+                        try? msg.nak(delay: .milliseconds(500))
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    static func replayInstruments(_ rt: OMSRuntime, _ state: PlannerBox) async {
+        let durable = "router-instr-\(rt.instanceID)"
+        do {
+            let consumer = try rt.jetStream.pullConsumer(stream: "MARKETDATA", ConsumerSpec(durable: durable, filterSubject: "md.instruments.>"))
+            while true {
+                let batch = try await consumer.fetch(batch: 256, timeout: .milliseconds(200))
+                if batch.isEmpty { break }
+                for m in batch {
+                    if let l = try? Oms_V1_InstrumentList(serializedBytes: m.payload) { state.withLock { $0.view.apply(l) } }
+                    try? m.ack()
+                }
+            }
+            consumer.close()
+        } catch {
+            rt.logger.info("no instrument lists to replay", metadata: ["error": "\(error)"])
+        }
+        try? rt.jetStream.deleteConsumer(stream: "MARKETDATA", durable: durable)
+    }
+}
+
+/// The planner behind a lock, shared by the NATS callbacks and the consumers.
+final class PlannerBox: Sendable {
+    let mutex: Mutex<RoutingPlanner>
+    init(_ p: RoutingPlanner) { mutex = Mutex(p) }
+    func withLock<T>(_ body: (inout RoutingPlanner) throws -> T) rethrows -> T { try mutex.withLock { try body(&$0) } }
+}

@@ -1,1 +1,0 @@
-public enum RouterCoreModule { public static let name = "RouterCore" }

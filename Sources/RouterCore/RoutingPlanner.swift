@@ -1,0 +1,205 @@
+import OMSCore
+
+/// Turns risk-accepted commands (cmd.route.*) into venue commands: the pure
+/// part of the router service, testable without NATS. Direct orders go to
+/// their venue unchanged; `auto` orders are split by `SmartRouter` into child
+/// orders (`{parent}-{n}`, carrying parent_order_id) and audited with a
+/// RoutingDecision; a cancel of a routed parent cancels its live children.
+public struct RoutingPlanner: Sendable {
+    /// One message to publish on JetStream.
+    public enum Output: Sendable {
+        case venueCommand(subject: String, id: String, command: Oms_V1_OrderCommand)
+        case decision(subject: String, id: String, decision: Oms_V1_RoutingDecision)
+        case orderEvent(subject: String, id: String, event: Oms_V1_OrderEvent)
+    }
+
+    public var router: SmartRouter
+    public var view = MarketView()
+    public var tracker = ParentTracker()
+    public var defaultStrategy: Oms_V1_RoutingStrategy = .depthSplit
+    /// Venues a cancel-all without a venue fans out to ("binance.spot", ...).
+    public var venues: [String] = []
+
+    public init(router: SmartRouter = SmartRouter(), defaultStrategy: Oms_V1_RoutingStrategy = .depthSplit, venues: [String] = []) {
+        self.router = router
+        self.defaultStrategy = defaultStrategy
+        self.venues = venues
+    }
+
+    public static func isRouted(_ o: Oms_V1_NewOrder) -> Bool {
+        o.instrument.exchange == "auto" || o.routing.strategy == .bestPrice || o.routing.strategy == .depthSplit
+    }
+
+    public mutating func handle(_ cmd: Oms_V1_OrderCommand, nowNs: Int64) throws -> [Output] {
+        switch cmd.command {
+        case .newOrder(let o):
+            if !Self.isRouted(o) {
+                let s = try Subjects.venueCommand(exchange: o.instrument.exchange, market: o.instrument.market, symbol: o.instrument.symbol)
+                return [.venueCommand(subject: s, id: "\(cmd.commandID).venue", command: cmd)]
+            }
+            return try routeNew(o, commandID: cmd.commandID, nowNs: nowNs)
+        case .cancelOrder(let c):
+            if tracker.isParent(c.orderID) {
+                return try tracker.cancel(parent: c.orderID).map { child in
+                    var cc = c
+                    cc.orderID = child.childOrderID
+                    cc.clientOrderID = ""
+                    cc.instrument = child.instrument
+                    var out = Oms_V1_OrderCommand()
+                    out.commandID = "\(cmd.commandID).\(child.childOrderID)"
+                    out.cancelOrder = cc
+                    let s = try Subjects.venueCommand(exchange: child.instrument.exchange, market: child.instrument.market, symbol: child.instrument.symbol)
+                    return .venueCommand(subject: s, id: out.commandID, command: out)
+                }
+            }
+            guard c.instrument.exchange != "auto" else { return [] }  // unknown parent: nothing live to cancel
+            let s = try Subjects.venueCommand(exchange: c.instrument.exchange, market: c.instrument.market, symbol: c.instrument.symbol)
+            return [.venueCommand(subject: s, id: "\(cmd.commandID).venue", command: cmd)]
+        case .amendOrder(let a):
+            if tracker.isParent(a.orderID) || a.instrument.exchange == "auto" {
+                var e = Oms_V1_OrderEvent()
+                e.eventID = "\(cmd.commandID).amend-rejected"
+                e.eventType = .amendRejected
+                e.order.orderID = a.orderID
+                e.order.account = a.account
+                e.order.instrument = a.instrument
+                e.reasonCode = .noRoute
+                e.reasonText = "a routed (auto) order cannot be amended; cancel and resubmit"
+                e.source = "router"
+                e.tsEventNs = nowNs
+                e.tsInitNs = nowNs
+                let s = try Subjects.orders(exchange: a.instrument.exchange, market: a.instrument.market, symbol: a.instrument.symbol)
+                return [.orderEvent(subject: s, id: e.eventID, event: e)]
+            }
+            let s = try Subjects.venueCommand(exchange: a.instrument.exchange, market: a.instrument.market, symbol: a.instrument.symbol)
+            return [.venueCommand(subject: s, id: "\(cmd.commandID).venue", command: cmd)]
+        case .cancelAll(let ca):
+            let symbol = ca.symbol.isEmpty ? "all" : ca.symbol
+            var targets: [(String, String)]
+            if ca.exchange.isEmpty || ca.exchange == "all" || ca.exchange == "auto" {
+                targets = venues.compactMap { v in
+                    let p = v.split(separator: ".").map(String.init)
+                    guard p.count == 2, ca.market.isEmpty || ca.market == "all" || ca.market == p[1] else { return nil }
+                    return (p[0], p[1])
+                }
+            } else if ca.market.isEmpty || ca.market == "all" {
+                targets = venues.compactMap { v in
+                    let p = v.split(separator: ".").map(String.init)
+                    return p.count == 2 && p[0] == ca.exchange ? (p[0], p[1]) : nil
+                }
+            } else {
+                targets = [(ca.exchange, ca.market)]
+            }
+            return try targets.map { ex, mk in
+                var out = cmd
+                out.commandID = "\(cmd.commandID).\(ex).\(mk)"
+                out.cancelAll.exchange = ex
+                out.cancelAll.market = mk
+                return .venueCommand(subject: try Subjects.venueCommand(exchange: ex, market: mk, symbol: symbol), id: out.commandID, command: out)
+            }
+        case .none:
+            return []
+        }
+    }
+
+    mutating func routeNew(_ o: Oms_V1_NewOrder, commandID: String, nowNs: Int64) throws -> [Output] {
+        if tracker.isParent(o.orderID) { return [] }  // redelivered: already routed
+        let t0 = ContinuousClock.now
+        var strategy = o.routing.strategy
+        if strategy == .unspecified || strategy == .direct { strategy = defaultStrategy }
+        let isMarket = o.orderType == .market || o.orderType == .stopMarket || o.orderType == .takeProfitMarket
+        let req = RouteRequest(parentOrderID: o.orderID, account: o.account, market: o.instrument.market, symbol: o.instrument.symbol,
+                               side: o.side, quantity: Fixed.internalValue(o.quantity),
+                               limitPrice: isMarket || !o.hasPrice ? nil : Fixed.internalValue(o.price),
+                               strategy: strategy, allowedVenues: o.routing.allowedVenues)
+        let r = router.route(req, view: view, nowNs: nowNs)
+        let latency = (ContinuousClock.now - t0).nanoseconds
+
+        var d = Oms_V1_RoutingDecision()
+        d.decisionID = "rd-\(o.orderID)"
+        d.parentOrderID = o.orderID
+        d.account = o.account
+        d.strategy = strategy
+        d.side = o.side
+        d.quantity = o.quantity
+        if o.hasPrice { d.limitPrice = o.price }
+        d.quotes = r.quotes.map { q in
+            var vq = Oms_V1_VenueQuote()
+            vq.venue = q.venue
+            vq.bestPrice = Fixed.decimal(q.bestPrice)
+            vq.availableQuantity = Fixed.decimal(q.availableQuantity)
+            vq.takerFeeRate = Fixed.decimal(double: q.takerFee, scale: 6)
+            vq.netPrice = Fixed.decimal(double: q.netPrice, scale: 8)
+            vq.eligible = q.eligible
+            vq.skipReason = q.skipReason
+            vq.bookAgeNs = q.bookAgeNs
+            return vq
+        }
+        var outputs: [Output] = []
+        var children: [ChildState] = []
+        for (n, a) in r.allocations.enumerated() {
+            var child = o
+            child.orderID = "\(o.orderID)-\(n + 1)"
+            child.clientOrderID = ""
+            child.parentOrderID = o.orderID
+            child.instrument.exchange = a.exchange
+            child.instrument.market = a.market
+            child.routing = Oms_V1_RoutingInstruction()
+            child.routing.strategy = .direct
+            child.quantity = Fixed.decimal(a.quantity, scale: a.qtyScale)
+            if !isMarket { child.price = Fixed.decimal(a.limitPrice, scale: a.priceScale) }
+            child.quoteQuantity = Oms_V1_Decimal()
+            child.tsNs = nowNs
+            var cmd = Oms_V1_OrderCommand()
+            cmd.commandID = "\(commandID).\(child.orderID)"
+            cmd.newOrder = child
+            outputs.append(.venueCommand(subject: try Subjects.venueCommand(exchange: a.exchange, market: a.market, symbol: child.instrument.symbol),
+                                         id: cmd.commandID, command: cmd))
+            var alloc = Oms_V1_ChildAllocation()
+            alloc.childOrderID = child.orderID
+            alloc.instrument = child.instrument
+            alloc.quantity = child.quantity
+            alloc.limitPrice = Fixed.decimal(a.limitPrice, scale: a.priceScale)
+            alloc.expectedAveragePrice = Fixed.decimal(double: a.expectedAveragePrice, scale: a.priceScale + 2)
+            d.allocations.append(alloc)
+            children.append(ChildState(childOrderID: child.orderID, instrument: child.instrument, quantity: a.quantity))
+        }
+        d.reasonCode = r.rejectReason
+        d.reasonText = r.reasonText
+        d.decisionLatencyNs = latency
+        d.tsNs = nowNs
+        outputs.insert(.decision(subject: try Subjects.routingDecision(market: o.instrument.market, symbol: o.instrument.symbol),
+                                 id: d.decisionID, decision: d), at: 0)
+        tracker.register(ParentState(parentOrderID: o.orderID, account: o.account, side: o.side, quantity: req.quantity,
+                                     children: children, unallocated: r.unallocated))
+        if children.isEmpty {
+            var e = Oms_V1_OrderEvent()
+            e.eventID = "\(o.orderID).no-route"
+            e.eventType = .rejected
+            e.order.orderID = o.orderID
+            e.order.clientOrderID = o.clientOrderID
+            e.order.account = o.account
+            e.order.instrument = o.instrument
+            e.order.side = o.side
+            e.order.orderType = o.orderType
+            e.order.timeInForce = o.timeInForce
+            e.order.status = .rejected
+            e.order.quantity = o.quantity
+            if o.hasPrice { e.order.price = o.price }
+            e.order.filledQuantity = Fixed.decimal(0, scale: o.quantity.scale)
+            e.order.leavesQuantity = Fixed.decimal(0, scale: o.quantity.scale)
+            e.order.createdNs = o.tsNs
+            e.order.updatedNs = nowNs
+            e.order.rejectReason = .noRoute
+            e.order.rejectText = r.reasonText
+            e.reasonCode = .noRoute
+            e.reasonText = r.reasonText
+            e.source = "router"
+            e.tsEventNs = nowNs
+            e.tsInitNs = nowNs
+            outputs.append(.orderEvent(subject: try Subjects.orders(exchange: o.instrument.exchange, market: o.instrument.market, symbol: o.instrument.symbol),
+                                       id: e.eventID, event: e))
+        }
+        return outputs
+    }
+}

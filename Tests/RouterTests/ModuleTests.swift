@@ -1,3 +1,0 @@
-import RouterCore
-import Testing
-@Test func module() { #expect(RouterCoreModule.name == "RouterCore") }
