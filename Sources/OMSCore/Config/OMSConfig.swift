@@ -74,6 +74,10 @@ public struct OMSConfig: Sendable {
     public var logLevel: Logger.Level = .info
     public var services: [String: ServiceSettings] = OMSConfig.defaultServicePorts
     public var core = CoreSettings()
+    /// `oms_server:`, `router:` and the static `instruments:` (OMSConfig+API.swift).
+    public var omsServer = OMSServerSettings()
+    public var router = RouterSettings()
+    public var staticInstruments: [Oms_V1_Instrument] = []
     /// Problems that do not stop a service (unknown keys) for `--check-config`.
     public var warnings: [String] = []
     /// Where it was loaded from.
@@ -170,6 +174,7 @@ public struct OMSConfig: Sendable {
         c.readServices(r.child("services"))
         let core = r.child("core")
         c.core.engineCPU = core.int("engine_cpu", default: -1, range: -1...4095)
+        c.readAPISections(r)
         c.applyEnvironment(environment, diagnostics)
         // Streams come last: their retention follows storage.retention_days and the env overrides.
         c.readJetStream(r.child("jetstream"))
