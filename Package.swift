@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "OMSServerCore",
             dependencies: [
-                "OMSCore", "OMSAPI",
+                "OMSCore", "OMSAPI", "RouterCore",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -95,7 +95,9 @@ let package = Package(
         .executableTarget(name: "BinanceSpot", dependencies: ["OMSCore", "BinanceConnector"]),
         .executableTarget(name: "BinanceFutures", dependencies: ["OMSCore", "BinanceConnector"]),
         .executableTarget(name: "Router", dependencies: ["OMSCore", "RouterCore"]),
-        .executableTarget(name: "Archiver", dependencies: ["OMSCore"]),
+        // Archive logic (exactly-once trade logs, snapshots, P&L with oms-core's arithmetic, retention).
+        .target(name: "ArchiverCore", dependencies: ["OMSCore"]),
+        .executableTarget(name: "Archiver", dependencies: ["OMSCore", "ArchiverCore"]),
         .executableTarget(
             name: "OMSCtl",
             dependencies: [
@@ -133,6 +135,7 @@ let package = Package(
         .testTarget(name: "BinanceConnectorTests", dependencies: ["BinanceConnector", "VenueSimCore"]),
         .testTarget(name: "OMSServerTests", dependencies: ["OMSServerCore", "OMSAPI", "OMSCore"]),
         .testTarget(name: "RouterTests", dependencies: ["RouterCore", "OMSCore"]),
+        .testTarget(name: "ArchiverTests", dependencies: ["ArchiverCore", "OMSCore"]),
         .testTarget(name: "OMSCoreTests", dependencies: ["OMSCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "IntegrationTests", dependencies: ["OMSCore"]),
     ]

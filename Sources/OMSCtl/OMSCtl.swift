@@ -7,8 +7,9 @@ import OMSCore
 struct OMSCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "omsctl",
-        abstract: "Inspect a running mExOms suite: decode any subject to JSON, list streams, see service heartbeats.",
-        subcommands: [Tail.self, Decode.self, Streams.self, Services.self])
+        abstract: "Inspect a running mExOms suite (decode any subject to JSON, list streams, see service heartbeats) and trade through oms-server (submit, cancel, orders, ...).",
+        subcommands: [Tail.self, Decode.self, Streams.self, Services.self,
+                      Submit.self, Cancel.self, Amend.self, Orders.self, Order.self, Positions.self, Balances.self, Kill.self, Risk.self])
 }
 
 struct ConnectionOptions: ParsableArguments {

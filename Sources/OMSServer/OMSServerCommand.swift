@@ -1,5 +1,6 @@
 import ArgumentParser
 import OMSCore
+import OMSServerCore
 
 @main
 struct OMSServerCommand: AsyncParsableCommand {
@@ -10,6 +11,6 @@ struct OMSServerCommand: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await OMSServiceRunner.run(service: "oms-server", options: options)
+        try await OMSServiceRunner.run(service: "oms-server", options: options, behaviour: OMSServerRunner.run)
     }
 }

@@ -1,1 +1,0 @@
-public enum OMSAPIModule { public static let name = "OMSAPI" }

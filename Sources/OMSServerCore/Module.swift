@@ -1,1 +1,0 @@
-public enum OMSServerCoreModule { public static let name = "OMSServerCore" }

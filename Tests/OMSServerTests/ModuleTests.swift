@@ -1,3 +1,0 @@
-import OMSServerCore
-import Testing
-@Test func module() { #expect(OMSServerCoreModule.name == "OMSServerCore") }
