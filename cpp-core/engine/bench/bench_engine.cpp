@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -126,7 +127,14 @@ OrderEventMsg done(const OrderId& id, std::uint64_t i) {
     return e;
 }
 
-constexpr std::size_t kPre = 1 << 16;  // pre-built messages, reused cyclically with fresh ids
+constexpr std::size_t kPre = 1 << 16;
+
+// OMS_BENCH_ITERS overrides the iteration count (e.g. small runs under
+// valgrind --tool=callgrind, whose instruction counts are stable under load).
+std::int64_t iters() {
+    const char* e = std::getenv("OMS_BENCH_ITERS");
+    return e && *e ? std::atoll(e) : 2'000'000;
+}  // pre-built messages, reused cyclically with fresh ids
 
 // Per-order risk check latency: Engine::handle(NewOrder) = dedup + all checks
 // + order state + reservation + decision output. Each call timed with rdtsc.
@@ -163,7 +171,7 @@ void BM_RiskCheckLatency(benchmark::State& st) {
                 static_cast<unsigned long long>(rec.pct(50)), static_cast<unsigned long long>(rec.pct(99)),
                 static_cast<unsigned long long>(rec.pct(99.9)), static_cast<unsigned long long>(i));
 }
-BENCHMARK(BM_RiskCheckLatency)->Iterations(2'000'000)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_RiskCheckLatency)->Iterations(iters())->Unit(benchmark::kNanosecond);
 
 // Throughput on one core: bytes in -> decode -> checks/state -> encode every
 // output -> connector cancel (plain struct) retires the order.
@@ -202,7 +210,7 @@ void BM_EngineThroughput(benchmark::State& st) {
     st.counters["accepted"] = static_cast<double>(e->stats().accepted);
     st.counters["rejected"] = static_cast<double>(e->stats().rejected);
 }
-BENCHMARK(BM_EngineThroughput)->Iterations(2'000'000)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_EngineThroughput)->Iterations(iters())->Unit(benchmark::kNanosecond);
 
 // Decode alone, for attribution.
 void BM_DecodeNewOrder(benchmark::State& st) {

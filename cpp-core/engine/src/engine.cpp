@@ -7,7 +7,7 @@ namespace {
 
 constexpr std::int64_t kNsPerDay = 86'400'000'000'000LL;
 constexpr std::uint32_t kSnapshotMagic = 0x4F4D5345;  // "OMSE"
-constexpr std::uint32_t kSnapshotVersion = 1;
+constexpr std::uint32_t kSnapshotVersion = 2;  // 2: fingerprint-keyed order indexes, new hash
 
 struct SnapshotHeader {
     std::uint32_t magic;
@@ -140,9 +140,21 @@ void Engine::release(OrderRecord& o) {
 void Engine::retire(std::uint32_t idx) {
     OrderRecord& o = s_.orders[idx];
     release(o);
-    s_.order_idx.erase(o.order_id);
-    if (!o.client_order_id.empty()) s_.clord_idx.erase(ClordKey{o.account, o.client_order_id});
+    s_.order_idx.erase(order_fp(o.order_id));
+    if (!o.client_order_id.empty()) s_.clord_idx.erase(clord_fp(s_.accounts[o.account].name, o.client_order_id));
     s_.orders.release(idx);
+}
+
+std::uint32_t Engine::find_order(const OrderId& id, std::uint64_t fp) const {
+    const std::uint32_t* i = s_.order_idx.find(fp);
+    return i && s_.orders[*i].order_id == id ? *i : kNoIndex;
+}
+
+std::uint32_t Engine::find_clord(std::uint16_t acct, const OrderId& id, std::uint64_t fp) const {
+    const std::uint32_t* i = s_.clord_idx.find(fp);
+    if (!i) return kNoIndex;
+    const OrderRecord& r = s_.orders[*i];
+    return r.account == acct && r.client_order_id == id ? *i : kNoIndex;
 }
 
 bool Engine::killed_for(std::uint16_t acct, std::uint32_t instr) const {
@@ -238,8 +250,25 @@ RejectReason Engine::check_order(std::uint16_t acct, std::uint32_t instr, std::u
 
 HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
     ++s_.stats.commands;
+    // Hash every key this command will look up first and prefetch their home
+    // slots, so the dedup / order-id / client-order-id misses overlap instead
+    // of being paid one after the other.
+    const Fp128 cfp = s_.cmd_dedup.fingerprint(cmd.command_id);
+    s_.cmd_dedup.prefetch(cfp);
+    s_.cmd_dedup.prefetch_eviction();
+    std::uint64_t ofp = 0;
+    if (cmd.kind == CommandKind::NewOrder) {
+        ofp = order_fp(cmd.new_order.order_id);
+        s_.order_idx.prefetch(ofp);
+        if (!cmd.new_order.client_order_id.empty())
+            s_.clord_idx.prefetch(clord_fp(cmd.new_order.account, cmd.new_order.client_order_id));
+    } else if (cmd.kind == CommandKind::AmendOrder) {
+        s_.order_idx.prefetch(order_fp(cmd.amend.order_id));
+    } else if (cmd.kind == CommandKind::CancelOrder) {
+        s_.order_idx.prefetch(order_fp(cmd.cancel.order_id));
+    }
     if (!cmd.command_id.empty()) {
-        if (const StoredDecision* sd = s_.cmd_dedup.find(cmd.command_id)) {
+        if (const StoredDecision* sd = s_.cmd_dedup.find_fp(cfp)) {
             ++s_.stats.duplicates;
             emit(cmd, *sd, out);  // same decision again, no state change
             return HandleStatus::Duplicate;
@@ -254,7 +283,7 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
     sd.result = DecisionResult::Accepted;
     HandleStatus st;
     switch (cmd.kind) {
-        case CommandKind::NewOrder: st = on_new(cmd, out, sd); break;
+        case CommandKind::NewOrder: st = on_new(cmd, out, sd, ofp); break;
         case CommandKind::CancelOrder: st = on_cancel(cmd, out, sd); break;
         case CommandKind::AmendOrder: st = on_amend(cmd, out, sd); break;
         case CommandKind::CancelAll: st = on_cancel_all(cmd, out, sd); break;
@@ -266,7 +295,7 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
     }
     if (sd.result == DecisionResult::Accepted) ++s_.stats.accepted; else ++s_.stats.rejected;
     if (cmd.sequence != 0) s_.last_sequence = cmd.sequence;
-    if (!cmd.command_id.empty()) s_.cmd_dedup.put(cmd.command_id, sd);
+    if (!cmd.command_id.empty()) s_.cmd_dedup.put_fp(cfp, sd);
     emit(cmd, sd, out);
     return st;
 }
@@ -306,7 +335,7 @@ void Engine::emit(const OrderCommandMsg& cmd, const StoredDecision& sd, OutputBu
     }
 }
 
-HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDecision& sd) {
+HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDecision& sd, std::uint64_t ofp) {
     const NewOrderMsg& m = cmd.new_order;
     RejectText& t = sd.text;
     auto reject = [&](RejectReason r) { set_reject(sd, r); return HandleStatus::Ok; };
@@ -328,10 +357,22 @@ HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDec
     }
     const std::uint16_t acct = intern_account(m.account);
     if (acct == kNoAccount) { ++s_.stats.table_full; t.put("account table full"); return reject(RejectReason::InvalidRequest); }
-    if (s_.order_idx.find(m.order_id)) { t.put("duplicate order_id ").put(m.order_id.view()); return reject(RejectReason::InvalidRequest); }
-    if (!m.client_order_id.empty() && s_.clord_idx.find(ClordKey{acct, m.client_order_id})) {
-        t.put("duplicate client_order_id ").put(m.client_order_id.view());
-        return reject(RejectReason::DuplicateClientOrderId);
+    // A fingerprint already in an index is a duplicate when the stored ids
+    // match and a (~2^-64) fingerprint collision otherwise; both reject, so an
+    // index never holds two orders under one fingerprint.
+    if (s_.order_idx.find(ofp)) {
+        if (find_order(m.order_id, ofp) != kNoIndex) t.put("duplicate order_id ").put(m.order_id.view());
+        else t.put("order_id fingerprint collision ").put(m.order_id.view());
+        return reject(RejectReason::InvalidRequest);
+    }
+    const std::uint64_t cfp = m.client_order_id.empty() ? 0 : clord_fp(m.account, m.client_order_id);
+    if (!m.client_order_id.empty() && s_.clord_idx.find(cfp)) {
+        if (find_clord(acct, m.client_order_id, cfp) != kNoIndex) {
+            t.put("duplicate client_order_id ").put(m.client_order_id.view());
+            return reject(RejectReason::DuplicateClientOrderId);
+        }
+        t.put("client_order_id fingerprint collision ").put(m.client_order_id.view());
+        return reject(RejectReason::InvalidRequest);
     }
     const InstrumentSpec& spec = s_.instruments[instr];
     const InstrumentState& is = s_.inst_state[instr];
@@ -406,20 +447,20 @@ HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDec
     rec.notional_px = notional_px;
     rec.created_ns = rec.updated_ns = m.ts_ns;
     transition(rec.status, OrderStatus::PendingNew);
-    s_.order_idx.insert(rec.order_id, idx);
-    if (!rec.client_order_id.empty()) s_.clord_idx.insert(ClordKey{acct, rec.client_order_id}, idx);
+    s_.order_idx.insert(ofp, idx);
+    if (!rec.client_order_id.empty()) s_.clord_idx.insert(cfp, idx);
     reserve(rec);
     return HandleStatus::Ok;
 }
 
 HandleStatus Engine::on_cancel(const OrderCommandMsg& cmd, OutputBuffer&, StoredDecision& sd) {
     const CancelOrderMsg& m = cmd.cancel;
-    const std::uint32_t* idx = m.order_id.empty() ? nullptr : s_.order_idx.find(m.order_id);
-    if (!idx && !m.client_order_id.empty()) {
+    std::uint32_t idx = m.order_id.empty() ? kNoIndex : find_order(m.order_id, order_fp(m.order_id));
+    if (idx == kNoIndex && !m.client_order_id.empty()) {
         std::uint16_t acct = find_account(m.account.view());
-        if (acct != kNoAccount) idx = s_.clord_idx.find(ClordKey{acct, m.client_order_id});
+        if (acct != kNoAccount) idx = find_clord(acct, m.client_order_id, clord_fp(m.account, m.client_order_id));
     }
-    if (!idx) {
+    if (idx == kNoIndex) {
         set_reject(sd, RejectReason::UnknownOrder);
         sd.text.put("unknown order ").put(m.order_id.empty() ? m.client_order_id.view() : m.order_id.view());
         return HandleStatus::UnknownOrder;
@@ -431,13 +472,13 @@ HandleStatus Engine::on_cancel(const OrderCommandMsg& cmd, OutputBuffer&, Stored
 HandleStatus Engine::on_amend(const OrderCommandMsg& cmd, OutputBuffer&, StoredDecision& sd) {
     const AmendOrderMsg& m = cmd.amend;
     RejectText& t = sd.text;
-    const std::uint32_t* pidx = s_.order_idx.find(m.order_id);
-    if (!pidx) {
+    const std::uint32_t pidx = find_order(m.order_id, order_fp(m.order_id));
+    if (pidx == kNoIndex) {
         set_reject(sd, RejectReason::UnknownOrder);
         t.put("unknown order ").put(m.order_id.view());
         return HandleStatus::UnknownOrder;
     }
-    OrderRecord& rec = s_.orders[*pidx];
+    OrderRecord& rec = s_.orders[pidx];
     if (rec.status != OrderStatus::Accepted && rec.status != OrderStatus::PartiallyFilled) {
         set_reject(sd, RejectReason::InvalidRequest);
         t.put("order in status ").put(to_string(rec.status)).put(" cannot be amended");
@@ -500,8 +541,8 @@ HandleStatus Engine::on_cancel_all(const OrderCommandMsg&, OutputBuffer&, Stored
 // ----------------------------------------------------------------- fills ----
 
 HandleStatus Engine::handle(const FillMsg& f, OutputBuffer&) {
-    const std::uint32_t* oidx = f.order_id.empty() ? nullptr : s_.order_idx.find(f.order_id);
-    OrderRecord* rec = oidx ? &s_.orders[*oidx] : nullptr;
+    const std::uint32_t oidx = f.order_id.empty() ? kNoIndex : find_order(f.order_id, order_fp(f.order_id));
+    OrderRecord* rec = oidx != kNoIndex ? &s_.orders[oidx] : nullptr;
     std::uint32_t instr = rec ? rec->instrument : s_.instruments.find(f.instrument);
     if (instr == InstrumentRegistry::kNotFound) { ++s_.stats.unknown_orders; return HandleStatus::UnknownOrder; }
     FillKey key{instr, f.trade_id};
@@ -556,15 +597,19 @@ HandleStatus Engine::handle(const FillMsg& f, OutputBuffer&) {
 // ---------------------------------------------------------------- events ----
 
 HandleStatus Engine::handle(const OrderEventMsg& ev, OutputBuffer&) {
-    if (!ev.event_id.empty() && s_.event_dedup.find(ev.event_id)) { ++s_.stats.event_duplicates; return HandleStatus::Duplicate; }
+    const Fp128 efp = s_.event_dedup.fingerprint(ev.event_id);
+    const std::uint64_t ofp = order_fp(ev.order_id);
+    s_.event_dedup.prefetch(efp);
+    s_.event_dedup.prefetch_eviction();
+    s_.order_idx.prefetch(ofp);
+    if (!ev.event_id.empty() && s_.event_dedup.find_fp(efp)) { ++s_.stats.event_duplicates; return HandleStatus::Duplicate; }
     ++s_.stats.events;
-    const std::uint32_t* pidx = s_.order_idx.find(ev.order_id);
-    if (!pidx) {
+    const std::uint32_t idx = find_order(ev.order_id, ofp);
+    if (idx == kNoIndex) {
         ++s_.stats.unknown_orders;
-        if (!ev.event_id.empty()) s_.event_dedup.put(ev.event_id, 1);
+        if (!ev.event_id.empty()) s_.event_dedup.put_fp(efp, 1);
         return HandleStatus::UnknownOrder;
     }
-    const std::uint32_t idx = *pidx;
     OrderRecord& rec = s_.orders[idx];
     auto fallback = [&]() {
         if (ev.status != OrderStatus::Unspecified && ev.status != OrderStatus::PendingCancel &&
@@ -596,7 +641,7 @@ HandleStatus Engine::handle(const OrderEventMsg& ev, OutputBuffer&) {
     }
     if (target == OrderStatus::PendingCancel && from != OrderStatus::PendingCancel) rec.before_pending = from;
     rec.updated_ns = ev.ts_event_ns;
-    if (!ev.event_id.empty()) s_.event_dedup.put(ev.event_id, 1);
+    if (!ev.event_id.empty()) s_.event_dedup.put_fp(efp, 1);
 
     if (is_terminal(rec.status)) { retire(idx); return HandleStatus::Ok; }
 
@@ -749,8 +794,8 @@ const Position* Engine::position(std::string_view account, const InstrumentId& i
 const OrderRecord* Engine::order(std::string_view order_id) const {
     OrderId k;
     if (!k.assign(order_id)) return nullptr;
-    const std::uint32_t* i = s_.order_idx.find(k);
-    return i ? &s_.orders[*i] : nullptr;
+    const std::uint32_t i = find_order(k, order_fp(k));
+    return i != kNoIndex ? &s_.orders[i] : nullptr;
 }
 
 std::int64_t Engine::open_orders(std::string_view account) const {

@@ -28,14 +28,22 @@ class DedupTable {
 public:
     static constexpr std::size_t capacity() { return Capacity; }
 
-    const V* find(const K& k) const {
-        const std::uint32_t* i = map_.find(Fingerprint{}(k));
+    static Fp128 fingerprint(const K& k) { return Fingerprint{}(k); }
+
+    const V* find(const K& k) const { return find_fp(Fingerprint{}(k)); }
+    const V* find_fp(const Fp128& fp) const {
+        const std::uint32_t* i = map_.find(fp);
         return i ? &vals_[*i] : nullptr;
+    }
+    void prefetch(const Fp128& fp) const { map_.prefetch(fp); }
+    // The next put() evicts the oldest entry: prefetch its slot too.
+    void prefetch_eviction() const {
+        if (next_ >= Capacity) map_.prefetch(keys_[next_ % Capacity]);
     }
 
     // Remember k -> v, evicting the oldest entry when full.
-    void put(const K& k, const V& v) {
-        Fp128 fp = Fingerprint{}(k);
+    void put(const K& k, const V& v) { put_fp(Fingerprint{}(k), v); }
+    void put_fp(const Fp128& fp, const V& v) {
         if (std::uint32_t* i = map_.find(fp)) { vals_[*i] = v; return; }
         std::uint32_t slot = static_cast<std::uint32_t>(next_ % Capacity);
         if (next_ >= Capacity) map_.erase(keys_[slot]);

@@ -110,15 +110,29 @@ struct FillKeyHash {
 // 128-bit fingerprints for the dedup tables (two seeds).
 struct StrFingerprint {
     Fp128 operator()(const Str64& s) const {
-        return {hash_bytes(s.data, s.len, 0x9E3779B97F4A7C15ull), hash_bytes(s.data, s.len, 0xC2B2AE3D27D4EB4Full)};
+        Fp128 f;
+        hash_bytes128(s.data, s.len, 0, f.a, f.b);
+        return f;
     }
 };
 struct FillFingerprint {
     Fp128 operator()(const FillKey& k) const {
-        return {hash_bytes(k.trade_id.data, k.trade_id.len, 0x9E3779B97F4A7C15ull ^ k.instrument),
-                hash_bytes(k.trade_id.data, k.trade_id.len, 0xC2B2AE3D27D4EB4Full + k.instrument)};
+        Fp128 f;
+        hash_bytes128(k.trade_id.data, k.trade_id.len, 0x5851F42D4C957F2Dull * (k.instrument + 1), f.a, f.b);
+        return f;
     }
 };
+// 64-bit fingerprints for the order-id / client-order-id indexes. The index
+// maps fingerprint -> pool index and every hit is verified against the ids
+// stored in the OrderRecord, so a fingerprint collision can never return the
+// wrong order (a new order colliding with a live one is rejected instead,
+// probability ~n^2/2^65 for n live orders).
+inline std::uint64_t order_fp(const OrderId& id) { return hash_bytes(id.data, id.len, 0x0D0E0A0B0C0D0E0Full); }
+// Keyed by account *name* (not index) so it can be computed, and its slot
+// prefetched, before the account is interned.
+inline std::uint64_t clord_fp(const AccountName& account, const OrderId& id) {
+    return hash_bytes(id.data, id.len, hash_bytes(account.data, account.len, 0xC10DC10DC10DC10Dull));
+}
 struct ClordKey {
     std::uint16_t account = 0;
     OrderId id;
@@ -192,8 +206,8 @@ private:
         SlotState slots[kMaxSlots];
         FlatMap<std::uint64_t, std::uint32_t, kMaxSlots * 2, U64Hash> slot_idx;
         Pool<OrderRecord, kMaxOrders> orders;
-        FlatMap<OrderId, std::uint32_t, kMaxOrders * 2, FixedStringHash<48>> order_idx;
-        FlatMap<ClordKey, std::uint32_t, kMaxOrders * 2, ClordKeyHash> clord_idx;
+        FlatMap<std::uint64_t, std::uint32_t, kMaxOrders * 2, IdentityHash> order_idx;  // order_fp -> pool idx
+        FlatMap<std::uint64_t, std::uint32_t, kMaxOrders * 2, IdentityHash> clord_idx;  // clord_fp -> pool idx
         DedupTable<Str64, StoredDecision, kCommandDedup, StrFingerprint> cmd_dedup;
         DedupTable<FillKey, std::uint8_t, kFillDedup, FillFingerprint> fill_dedup;
         DedupTable<Str64, std::uint8_t, kEventDedup, StrFingerprint> event_dedup;
@@ -216,10 +230,13 @@ private:
     bool killed_for(std::uint16_t acct, std::uint32_t instr) const;
     TradingState state_for(std::uint16_t acct, std::uint32_t instr) const;
     void roll_day(AccountState& a, std::int64_t ts_ns);
+    // Verified fingerprint lookups (kNoIndex when absent).
+    std::uint32_t find_order(const OrderId& id, std::uint64_t fp) const;
+    std::uint32_t find_clord(std::uint16_t acct, const OrderId& id, std::uint64_t fp) const;
 
     RejectReason check_order(std::uint16_t acct, std::uint32_t instr, std::uint32_t slot, const OrderView& o,
                              bool is_amend, RejectText& t);
-    HandleStatus on_new(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);
+    HandleStatus on_new(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd, std::uint64_t ofp);
     HandleStatus on_cancel(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);
     HandleStatus on_amend(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);
     HandleStatus on_cancel_all(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);
