@@ -1,3 +1,0 @@
-import Testing
-import VenueSimCore
-@Test func version() { #expect(!VenueSimVersion.current.isEmpty) }
