@@ -46,6 +46,18 @@ bool copy_dec(Decimal& d, const Oms__V1__Decimal* p) {
     return true;
 }
 
+// Enum field as its declared underlying type (uint32). Loading a protobuf-c
+// enum member that holds a value outside the enumerators (any varint on the
+// wire, e.g. a negative number) as the enum type is undefined behaviour, and
+// compilers really do fold the range checks below differently; read the bits.
+template <typename E>
+std::uint32_t en(const E& e) {
+    static_assert(sizeof(E) == 4);
+    std::uint32_t v;
+    std::memcpy(&v, &e, 4);
+    return v;
+}
+
 // Encode-side helpers: protobuf-c wants char*, it only reads them.
 char* cs(const char* s) { return const_cast<char*>(s); }
 
@@ -96,6 +108,17 @@ void Codec::reset_arena() { arena_used_ = 0; }
 // ------------------------------------------------------------------ decode ----
 
 bool Codec::decode_command(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out) {
+    // Large inputs go to protobuf-c so arena exhaustion fails identically.
+    if (len + 8192 <= arena_size_) {
+        bool ok = false;
+        if (decode_command_fast(data, len, sequence, out, ok) == 1) return ok;
+    }
+    ++command_fallbacks_;
+    return decode_command_reference(data, len, sequence, out);
+}
+
+bool Codec::decode_command_reference(const std::uint8_t* data, std::size_t len, std::uint64_t sequence,
+                                     OrderCommandMsg& out) {
     reset_arena();
     Oms__V1__OrderCommand* m = oms__v1__order_command__unpack(alloc_of(allocator_), len, data);
     if (!m) return false;
@@ -109,9 +132,9 @@ bool Codec::decode_command(const std::uint8_t* data, std::size_t len, std::uint6
             ok = ok && copy(o.order_id, n->order_id) && copy(o.client_order_id, n->client_order_id) &&
                  copy(o.parent_order_id, n->parent_order_id) && copy(o.account, n->account) &&
                  copy_id(o.instrument, n->instrument);
-            o.side = static_cast<Side>(n->side <= 2 ? n->side : 0);
-            o.type = static_cast<OrderType>(n->order_type <= 7 ? n->order_type : 0);
-            o.time_in_force = static_cast<std::uint8_t>(n->time_in_force);
+            o.side = static_cast<Side>(en(n->side) <= 2 ? en(n->side) : 0);
+            o.type = static_cast<OrderType>(en(n->order_type) <= 7 ? en(n->order_type) : 0);
+            o.time_in_force = static_cast<std::uint8_t>(en(n->time_in_force));
             copy_dec(o.quantity, n->quantity);
             o.has_price = copy_dec(o.price, n->price);
             o.has_stop_price = copy_dec(o.stop_price, n->stop_price);
@@ -124,7 +147,7 @@ bool Codec::decode_command(const std::uint8_t* data, std::size_t len, std::uint6
             o.routing_strategy = 0;
             o.n_allowed_venues = 0;
             if (n->routing) {
-                o.routing_strategy = static_cast<std::uint8_t>(n->routing->strategy);
+                o.routing_strategy = static_cast<std::uint8_t>(en(n->routing->strategy));
                 if (n->routing->n_allowed_venues > kMaxRoutingVenues) ok = false;
                 for (std::size_t i = 0; ok && i < n->routing->n_allowed_venues; ++i)
                     ok = copy(o.allowed_venues[o.n_allowed_venues++], n->routing->allowed_venues[i]);
@@ -173,7 +196,7 @@ bool Codec::decode_fill(const std::uint8_t* data, std::size_t len, FillMsg& out)
     bool ok = copy(out.trade_id, f->trade_id) && copy(out.order_id, f->order_id) &&
               copy(out.client_order_id, f->client_order_id) && copy(out.account, f->account) &&
               copy_id(out.instrument, f->instrument) && copy(out.commission_asset, f->commission_asset);
-    out.side = static_cast<Side>(f->side <= 2 ? f->side : 0);
+    out.side = static_cast<Side>(en(f->side) <= 2 ? en(f->side) : 0);
     copy_dec(out.price, f->price);
     copy_dec(out.quantity, f->quantity);
     copy_dec(out.commission, f->commission);
@@ -187,11 +210,11 @@ bool Codec::decode_order_event(const std::uint8_t* data, std::size_t len, OrderE
     Oms__V1__OrderEvent* e = oms__v1__order_event__unpack(alloc_of(allocator_), len, data);
     if (!e) return false;
     bool ok = copy(out.event_id, e->event_id);
-    out.type = static_cast<OrderEventType>(e->event_type <= 11 ? e->event_type : 0);
+    out.type = static_cast<OrderEventType>(en(e->event_type) <= 11 ? en(e->event_type) : 0);
     out.ts_event_ns = e->ts_event_ns;
     if (e->order) {
         ok = ok && copy(out.order_id, e->order->order_id);
-        out.status = static_cast<OrderStatus>(e->order->status <= 9 ? e->order->status : 0);
+        out.status = static_cast<OrderStatus>(en(e->order->status) <= 9 ? en(e->order->status) : 0);
         out.has_quantity = copy_dec(out.quantity, e->order->quantity);
         out.has_price = copy_dec(out.price, e->order->price);
     } else {
@@ -226,7 +249,7 @@ bool Codec::decode_risk_control(const std::uint8_t* data, std::size_t len, RiskC
         ok = copy(o.command_id, k->command_id) && copy(o.account, k->account) && copy(o.exchange, k->exchange) &&
              copy(o.market, k->market) && copy(o.symbol, k->symbol);
         copy(o.reason, k->reason);
-        o.scope = static_cast<KillScope>(k->scope <= 4 ? k->scope : 0);
+        o.scope = static_cast<KillScope>(en(k->scope) <= 4 ? en(k->scope) : 0);
         o.engaged = k->engaged;
         o.ts_ns = k->ts_ns;
     } else if (r->control_case == OMS__V1__RISK_CONTROL__CONTROL_SET_TRADING_STATE) {
@@ -235,7 +258,7 @@ bool Codec::decode_risk_control(const std::uint8_t* data, std::size_t len, RiskC
         SetTradingStateMsg& o = out.state;
         ok = copy(o.command_id, s->command_id) && copy(o.account, s->account) && copy_id(o.instrument, s->instrument);
         copy(o.reason, s->reason);
-        o.state = static_cast<TradingState>(s->state <= 3 ? s->state : 0);
+        o.state = static_cast<TradingState>(en(s->state) <= 3 ? en(s->state) : 0);
         o.ts_ns = s->ts_ns;
     } else {
         out.kind = RiskControlKind::None;
@@ -256,7 +279,7 @@ bool to_spec(const Oms__V1__Instrument* i, InstrumentSpec& s) {
     if (i->min_notional && !rescale(i->min_notional->mantissa, i->min_notional->scale, kQuoteScale, s.min_notional,
                                     Rounding::TowardZero))
         ok = false;
-    s.status = static_cast<InstrumentStatus>(i->status <= 4 ? i->status : 0);
+    s.status = static_cast<InstrumentStatus>(en(i->status) <= 4 ? en(i->status) : 0);
     if (s.status == InstrumentStatus::Unspecified) s.status = InstrumentStatus::Trading;
     return ok;
 }
@@ -286,6 +309,15 @@ bool Codec::decode_instrument_list_impl(const std::uint8_t* data, std::size_t le
 // ------------------------------------------------------------------ encode ----
 
 std::size_t Codec::encode_decision(const Decision& d, std::int64_t check_latency_ns, std::uint8_t* buf, std::size_t cap) {
+    return encode_decision_direct(d, check_latency_ns, buf, cap);
+}
+
+std::size_t Codec::encode_command(const OrderCommandMsg& c, std::uint8_t* buf, std::size_t cap) {
+    return encode_command_direct(c, buf, cap);
+}
+
+std::size_t Codec::encode_decision_reference(const Decision& d, std::int64_t check_latency_ns, std::uint8_t* buf,
+                                             std::size_t cap) {
     char decision_id[96];
     join(decision_id, sizeof decision_id, d.command_id.view(), ":decision");
     Oms__V1__InstrumentId id = make_id(d.instrument);
@@ -344,7 +376,7 @@ std::size_t Codec::encode_rejected_event(const Output& o, std::int64_t ts_init_n
     return pack(&e.base, buf, cap);
 }
 
-std::size_t Codec::encode_command(const OrderCommandMsg& c, std::uint8_t* buf, std::size_t cap) {
+std::size_t Codec::encode_command_reference(const OrderCommandMsg& c, std::uint8_t* buf, std::size_t cap) {
     Oms__V1__OrderCommand m = OMS__V1__ORDER_COMMAND__INIT;
     m.command_id = cs(c.command_id.c_str());
     switch (c.kind) {

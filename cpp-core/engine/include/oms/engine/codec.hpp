@@ -14,6 +14,14 @@
 
 namespace oms::engine {
 
+// Fast path of decode_command: 1 decoded (*ok set), -1 needs protobuf-c.
+int decode_command_fast(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out,
+                        bool& ok);
+
+// Direct encoders (src/command_wire_encode.cpp), byte-identical to protobuf-c.
+std::size_t encode_decision_direct(const Decision& d, std::int64_t check_latency_ns, std::uint8_t* buf, std::size_t cap);
+std::size_t encode_command_direct(const OrderCommandMsg& c, std::uint8_t* buf, std::size_t cap);
+
 class Codec {
 public:
     explicit Codec(std::size_t arena_bytes = 256 * 1024);
@@ -23,7 +31,13 @@ public:
 
     // ---- decode (false: malformed, oversized field, or arena exhausted) ----
     // `sequence` is the JetStream stream sequence of the message (0 unknown).
+    // decode_command: hand-written wire decoder (src/command_wire.cpp) for
+    // canonical input, protobuf-c (decode_command_reference) for anything
+    // unusual; both give identical results (tests + fuzz check it).
     bool decode_command(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out);
+    bool decode_command_reference(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out);
+    // How many decode_command calls fell back to protobuf-c (tests / metrics).
+    std::uint64_t command_fallbacks() const { return command_fallbacks_; }
     bool decode_fill(const std::uint8_t* data, std::size_t len, FillMsg& out);
     bool decode_order_event(const std::uint8_t* data, std::size_t len, OrderEventMsg& out);
     bool decode_top_of_book(const std::uint8_t* data, std::size_t len, TopOfBookMsg& out);
@@ -44,6 +58,10 @@ public:
     std::size_t encode_rejected_event(const Output& o, std::int64_t ts_init_ns, std::uint8_t* buf, std::size_t cap);
     // OrderCommand for ForwardCommand / KillCancelAll outputs.
     std::size_t encode_command(const OrderCommandMsg& c, std::uint8_t* buf, std::size_t cap);
+    // protobuf-c versions of the two above (reference for the direct ones).
+    std::size_t encode_decision_reference(const Decision& d, std::int64_t check_latency_ns, std::uint8_t* buf,
+                                          std::size_t cap);
+    std::size_t encode_command_reference(const OrderCommandMsg& c, std::uint8_t* buf, std::size_t cap);
     // Dispatch on the output kind.
     std::size_t encode(const Output& o, std::int64_t check_latency_ns, std::int64_t ts_init_ns, std::uint8_t* buf,
                        std::size_t cap);
@@ -64,6 +82,7 @@ private:
     std::size_t arena_size_;
     std::size_t arena_used_ = 0;
     std::size_t high_water_ = 0;
+    std::uint64_t command_fallbacks_ = 0;
     void* allocator_;  // ProtobufCAllocator (kept opaque to keep protobuf-c out of this header)
     friend struct Arena;
 };
