@@ -52,12 +52,18 @@ if [ $check = 1 ]; then
     { grep -v "^#" "$src" || true; } | protoc -Iproto --encode="$type" proto/oms/v1/*.proto | cmp -s - "proto/testdata/$name.bin" \
       || { echo "stale: proto/testdata/$name.bin"; stale=1; }
   done
+  # P&L vectors come from oms-core's own arithmetic (position.hpp); Swift's archiver checks the same numbers.
+  if command -v g++ >/dev/null; then
+    g++ -std=c++20 -O1 -Icpp-core/engine/include scripts/gen-pnl-vectors.cpp -o "$out/gen-pnl" && "$out/gen-pnl" | cmp -s - proto/testdata/pnl_vectors.json \
+      || { echo "stale: proto/testdata/pnl_vectors.json (oms-core P&L arithmetic changed?)"; stale=1; }
+  fi
   [ $stale = 0 ] && echo "generated code and golden vectors are up to date" || { echo "run: make proto"; exit 1; }
 else
   rm -rf Sources/OMSCore/Generated cpp-core/generated
   cp -r "$out/swift" Sources/OMSCore/Generated
   cp -r "$out/c" cpp-core/generated
   cp "$out/GENERATED_FROM" proto/GENERATED_FROM
+  g++ -std=c++20 -O1 -Icpp-core/engine/include scripts/gen-pnl-vectors.cpp -o "$out/gen-pnl" && "$out/gen-pnl" > proto/testdata/pnl_vectors.json
   rm -rf Sources/OMSAPI/Generated
   cp -r "$out/api" Sources/OMSAPI/Generated
   cp "$out/API_GENERATED_FROM" proto/oms/api/GENERATED_FROM

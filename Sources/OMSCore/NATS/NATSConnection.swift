@@ -281,7 +281,7 @@ public final class NATSConnection: @unchecked Sendable {
         natsConnection_Close(nc)
     }
 
-    func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await worker.run(body)
     }
 }

@@ -1,0 +1,149 @@
+import Foundation
+import Logging
+import Metrics
+import OMSCore
+import Synchronization
+
+/// The archiver's behaviour inside the common service host: three consumers
+/// (TRADES → trade logs exactly once; ORDERS and POSITIONS → the state that
+/// hourly snapshots hold), the monthly P&L report kept current, and retention.
+public struct ArchiverService: Sendable {
+    public init() {}
+
+    public func run(_ rt: OMSRuntime) async throws {
+        let dataDir = rt.config.storage.dataDir
+        let archive = try TradeArchive(dataDir: dataDir)
+        let shared = Shared(state: ArchiveState.latest(dataDir: dataDir)?.state ?? ArchiveState())
+        rt.logger.info("archiver recovered", metadata: [
+            "data_dir": "\(dataDir)", "trades_checkpoint": "\(archive.checkpoint.lastSequence)",
+            "snapshot_sequences": "\(shared.state.withLock { $0.sequences })"])
+        let archiveBox = UncheckedBox(archive)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.archiveTrades(rt, archiveBox, shared) }
+            group.addTask { try await self.followState(rt, stream: "ORDERS", durable: "archiver-orders", shared) }
+            group.addTask { try await self.followState(rt, stream: "POSITIONS", durable: "archiver-positions", shared) }
+            group.addTask { await self.housekeeping(rt, shared) }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func archiveTrades(_ rt: OMSRuntime, _ box: UncheckedBox<TradeArchive>, _ shared: Shared) async throws {
+        var spec = ConsumerSpec(durable: "archiver-trades")
+        spec.ackWait = .seconds(30)
+        let consumer = try rt.jetStream.pullConsumer(stream: "TRADES", spec)
+        let lines = Counter(label: "archiver_trade_lines_total")
+        let skipped = Counter(label: "archiver_duplicates_skipped_total")
+        rt.health.set("trades-archive", ok: true, detail: "checkpoint \(box.value.checkpoint.lastSequence)")
+        while !Task.isCancelled {
+            let batch: [JetStreamMessage]
+            do {
+                batch = try await consumer.fetch(batch: 512, timeout: .milliseconds(500))
+            } catch {
+                try await Task.sleep(for: .milliseconds(200))
+                continue
+            }
+            guard !batch.isEmpty else { continue }
+            var records: [TradeRecord] = []
+            var maxSeq: UInt64 = 0
+            for m in batch {
+                maxSeq = max(maxSeq, m.delivery.streamSequence)
+                guard let fill = try? Oms_V1_Fill(serializedBytes: m.payload) else {
+                    rt.logger.error("undecodable fill; terminated", metadata: ["subject": "\(m.subject)", "seq": "\(m.delivery.streamSequence)"])
+                    try? m.term()
+                    continue
+                }
+                records.append(TradeRecord(fill: fill, streamSequence: m.delivery.streamSequence))
+            }
+            do {
+                let written = try box.value.append(records)
+                try box.value.commit(upTo: maxSeq)
+                lines.increment(by: written)
+                skipped.increment(by: records.count - written)
+                if written > 0 { shared.reportDirty.store(true, ordering: .relaxed) }
+                shared.state.withLock { $0.noteTrade(sequence: maxSeq) }
+                for m in batch { try? m.ack() }
+                rt.health.set("trades-archive", ok: true, detail: "checkpoint \(maxSeq)")
+            } catch {
+                // Disk trouble: do not ack; the messages come back after AckWait.
+                rt.health.set("trades-archive", ok: false, detail: "\(error)")
+                rt.logger.error("writing trade log failed", metadata: ["error": "\(error)"])
+                for m in batch { try? m.nak(delay: .seconds(1)) }
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Orders and positions rebuild from the last snapshot: the consumer is
+    /// re-created to start right after the sequence the snapshot reflects.
+    private func followState(_ rt: OMSRuntime, stream: String, durable: String, _ shared: Shared) async throws {
+        let from = (shared.state.withLock { $0.sequences[stream] } ?? 0) + 1
+        try? await rt.nats.runBlocking { try rt.jetStream.deleteConsumer(stream: stream, durable: durable) }
+        var spec = ConsumerSpec(durable: durable)
+        spec.deliverFrom = .sequence(from)
+        let consumer = try rt.jetStream.pullConsumer(stream: stream, spec)
+        for try await m in consumer.messages(batch: 512) {
+            let seq = m.delivery.streamSequence
+            if stream == "ORDERS", let ev = try? Oms_V1_OrderEvent(serializedBytes: m.payload) {
+                shared.state.withLock { $0.apply(ev, sequence: seq) }
+            } else if stream == "POSITIONS", let u = try? Oms_V1_AccountUpdate(serializedBytes: m.payload) {
+                shared.state.withLock { $0.apply(u, sequence: seq) }
+            }
+            try? m.ack()
+        }
+    }
+
+    private func housekeeping(_ rt: OMSRuntime, _ shared: Shared) async {
+        let dataDir = rt.config.storage.dataDir
+        let interval = rt.config.storage.snapshotInterval
+        var lastSnapshot = ContinuousClock.now
+        var lastRetention = ContinuousClock.now - .seconds(3600)
+        defer {
+            // On shutdown: a final snapshot and report, so a restart starts from here.
+            try? shared.state.withLock { $0 }.writeSnapshot(dataDir: dataDir, nowNs: wallClockNanos())
+            if shared.reportDirty.load(ordering: .relaxed) { writeReport(rt) }
+        }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            let now = ContinuousClock.now
+            if now - lastSnapshot >= interval {
+                lastSnapshot = now
+                do {
+                    let path = try shared.state.withLock { $0 }.writeSnapshot(dataDir: dataDir, nowNs: wallClockNanos())
+                    rt.logger.info("snapshot written", metadata: ["path": "\(path)"])
+                } catch {
+                    rt.logger.error("snapshot failed", metadata: ["error": "\(error)"])
+                }
+            }
+            if shared.reportDirty.exchange(false, ordering: .relaxed) { writeReport(rt) }
+            if now - lastRetention >= .seconds(3600) {
+                lastRetention = now
+                let removed = Retention.apply(dataDir: dataDir, retentionDays: rt.config.storage.retentionDays, nowNs: wallClockNanos())
+                if !removed.isEmpty { rt.logger.notice("retention removed old files", metadata: ["paths": "\(removed)"]) }
+            }
+        }
+    }
+
+    private func writeReport(_ rt: OMSRuntime) {
+        let today = UTCDay(nanos: wallClockNanos())
+        do {
+            try PnLCalculator.writeMonthlyReport(dataDir: rt.config.storage.dataDir, year: today.year, month: today.month)
+        } catch {
+            rt.logger.error("P&L report failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// State shared by the archiver's tasks.
+final class Shared: Sendable {
+    let state: Mutex<ArchiveState>
+    let reportDirty = Atomic<Bool>(true)
+    init(state: ArchiveState) { self.state = Mutex(state) }
+}
+
+/// TradeArchive is used by one task only; the box lets it cross into that task.
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
