@@ -120,7 +120,9 @@ public final class JetStream: @unchecked Sendable {
 
     deinit {
         jsCtx_Destroy(js)
-        pendingRef.release()
+        // pendingRef is deliberately not released: an ack callback may still be
+        // queued on nats.c's thread after the context goes, and a few bytes per
+        // context (one or two per process) are cheaper than a use-after-free.
     }
 
     // MARK: streams

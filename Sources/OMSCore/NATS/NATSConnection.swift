@@ -40,6 +40,8 @@ final class ConnectionCallbacks: @unchecked Sendable {
     let name: String
     let reconnectWaitMs: Int64
     let reconnectWaitMaxMs: Int64
+    /// Set when we close on purpose, so the disconnect that follows is not a warning.
+    let closing = Atomic<Bool>(false)
     let state = Mutex<(disconnects: Int, reconnects: Int, listeners: [UInt64: @Sendable (NATSConnectionEvent) -> Void], nextID: UInt64)>(
         (0, 0, [:], 0))
 
@@ -68,7 +70,9 @@ final class ConnectionCallbacks: @unchecked Sendable {
 private let onDisconnected: natsConnectionHandler = { _, closure in
     guard let closure else { return }
     let cb = Unmanaged<ConnectionCallbacks>.fromOpaque(closure).takeUnretainedValue()
-    cb.logger.warning("nats disconnected", metadata: ["connection": "\(cb.name)"])
+    if !cb.closing.load(ordering: .acquiring) {
+        cb.logger.warning("nats disconnected", metadata: ["connection": "\(cb.name)"])
+    }
     cb.emit(.disconnected)
 }
 private let onReconnected: natsConnectionHandler = { nc, closure in
@@ -80,10 +84,14 @@ private let onReconnected: natsConnectionHandler = { nc, closure in
     cb.logger.notice("nats reconnected", metadata: ["connection": "\(cb.name)", "url": "\(urlString)"])
     cb.emit(.reconnected)
 }
+/// The closed callback is the last one nats.c makes for a connection, so the
+/// callback context is released here, never in `deinit` (a disconnect callback
+/// may still be queued on nats.c's thread when the connection object goes).
 private let onClosed: natsConnectionHandler = { _, closure in
     guard let closure else { return }
-    let cb = Unmanaged<ConnectionCallbacks>.fromOpaque(closure).takeUnretainedValue()
-    cb.emit(.closed)
+    let ref = Unmanaged<ConnectionCallbacks>.fromOpaque(closure)
+    ref.takeUnretainedValue().emit(.closed)
+    ref.release()
 }
 /// Exponential backoff with jitter: base * 2^(attempt-1), capped, +-20%.
 private let reconnectDelay: natsCustomReconnectDelayHandler = { _, attempts, closure in
@@ -166,7 +174,7 @@ public final class NATSConnection: @unchecked Sendable {
         close()
         natsConnection_Destroy(nc)
         worker.shutdown()
-        callbacksRef.release()
+        // callbacksRef is released by the closed callback.
     }
 
     public var isConnected: Bool { natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED }
@@ -267,6 +275,7 @@ public final class NATSConnection: @unchecked Sendable {
     /// Drains subscriptions and pending publishes, then closes.
     public func drainAndClose(timeout: Duration = .seconds(1)) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        callbacks.closing.store(true, ordering: .releasing)
         if natsConnection_DrainTimeout(nc, Int64(timeout.milliseconds)) == NATS_OK {
             let deadline = ContinuousClock.now + timeout
             while !natsConnection_IsClosed(nc) && ContinuousClock.now < deadline {
@@ -278,6 +287,7 @@ public final class NATSConnection: @unchecked Sendable {
 
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        callbacks.closing.store(true, ordering: .releasing)
         natsConnection_Close(nc)
     }
 
