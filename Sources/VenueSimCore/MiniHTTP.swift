@@ -7,7 +7,7 @@ import Darwin
 import Foundation
 
 public final class MiniHTTP {
-    public struct Reply { public var status: Int; public var headers: [String: String]; public var body: String }
+    public struct Reply: Sendable { public var status: Int; public var headers: [String: String]; public var body: String }
     public enum Failure: Error { case connect, io, parse }
     let fd: Int32
     var buffer: [UInt8] = []
