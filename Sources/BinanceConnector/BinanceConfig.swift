@@ -26,6 +26,8 @@ public struct BinanceVenueConfig: Sendable {
     /// Secret name prefix (config `credentials`), e.g. `binance-spot`.
     public var credentialsName: String
     public var testNet: Bool
+    /// OMS account name for balances reported by this venue account (config `account`).
+    public var account = "default"
     /// Levels of the REST depth snapshot.
     public var snapshotDepth = 1000
     /// Levels of the BookSnapshot published after every (re)sync.
@@ -72,6 +74,7 @@ public struct BinanceVenueConfig: Sendable {
         credentialsName = venue.credentials ?? "\(venue.exchange)-\(venue.market)"
         if let mode = extra.apiMode { orderPath = mode }
         symbols = extra.symbols
+        if let a = extra.account { account = a }
     }
 
     static func trimSlash(_ s: String) -> String {
@@ -84,9 +87,11 @@ public struct BinanceVenueConfig: Sendable {
     public struct Extra: Sendable {
         public var symbols: [String] = []
         public var apiMode: OrderPath?
-        public init(symbols: [String] = [], apiMode: OrderPath? = nil) {
+        public var account: String?
+        public init(symbols: [String] = [], apiMode: OrderPath? = nil, account: String? = nil) {
             self.symbols = symbols
             self.apiMode = apiMode
+            self.account = account
         }
 
         /// Reads `exchanges.<exchange>.<market>.{symbols,api_mode}` from the YAML file; env
@@ -102,6 +107,7 @@ public struct BinanceVenueConfig: Sendable {
                 } else if let s = block["symbols"]?.string {
                     e.symbols = s.split(separator: ",").compactMap { try? Symbol.normalized(String($0)) }
                 }
+                if let a = block["account"]?.string { e.account = a }
                 if let mode = block["api_mode"]?.string { e.apiMode = OrderPath(rawValue: mode.lowercased() == "ws" ? "websocket" : mode.lowercased()) }
             }
             let key = "\(exchange)_\(market)_SYMBOLS".uppercased()

@@ -107,7 +107,8 @@ public final class BinanceRESTClient: Sendable {
     /// One request. `weight` and `orders` are reserved on the limiter first
     /// (waiting at most `maxWait`). Returns 2xx responses; throws `BinanceError` otherwise.
     public func send(_ method: HTTPMethod, _ path: String, _ params: [(String, String)] = [], security: Security = .none,
-                     weight: Int = 1, orders: Int = 0, maxWait: Duration = .seconds(5)) async throws(BinanceError) -> Response {
+                     weight: Int = 1, orders: Int = 0, maxWait: Duration = .seconds(5),
+                     timestamp: Int64? = nil, onSend: (@Sendable () -> Void)? = nil) async throws(BinanceError) -> Response {
         do {
             try await limiter.acquire(weight: weight, orders: orders, maxWait: maxWait)
         } catch let e as BinanceRateLimiter.Exhausted {
@@ -115,7 +116,7 @@ public final class BinanceRESTClient: Sendable {
         } catch {
             throw .notSent("cancelled")
         }
-        let query = try queryString(params, security: security)
+        let query = try queryString(params, security: security, timestamp: timestamp)
         var req = HTTPClientRequest(url: config.restBaseURL + path + (query.isEmpty ? "" : "?" + query))
         req.method = method
         if security != .none {
@@ -124,6 +125,7 @@ public final class BinanceRESTClient: Sendable {
         }
         let response: HTTPClientResponse
         let body: ByteBuffer
+        onSend?()
         do {
             response = try await http.execute(req, timeout: .seconds(Int64(config.requestTimeout.components.seconds)))
             body = try await response.body.collect(upTo: 64 << 20)
@@ -179,8 +181,9 @@ public final class BinanceRESTClient: Sendable {
         return try await send(.GET, config.restPrefix + "/depth", [("symbol", symbol), ("limit", String(limit))], weight: weight).body
     }
 
-    public func newOrder(_ params: [(String, String)]) async throws(BinanceError) -> OrderResponse {
-        try decode(OrderResponse.self, try await send(.POST, config.restPrefix + "/order", params, security: .signed, weight: 1, orders: 1, maxWait: .milliseconds(500)))
+    public func newOrder(_ params: [(String, String)], timestamp: Int64? = nil, onSend: (@Sendable () -> Void)? = nil) async throws(BinanceError) -> OrderResponse {
+        try decode(OrderResponse.self, try await send(.POST, config.restPrefix + "/order", params, security: .signed, weight: 1, orders: 1,
+                                                      maxWait: .milliseconds(500), timestamp: timestamp, onSend: onSend))
     }
 
     public func cancelOrder(symbol: String, origClientOrderId: String) async throws(BinanceError) -> OrderResponse {

@@ -1,0 +1,658 @@
+import Foundation
+import Logging
+import OMSCore
+import Synchronization
+
+/// Latency samples (ns) of "command received -> request bytes written".
+public final class LatencyRecorder: Sendable {
+    private let samples = Mutex<[Int64]>([])
+    public init() {}
+    public func record(_ ns: Int64) { samples.withLock { if $0.count < 1_000_000 { $0.append(ns) } } }
+    public var count: Int { samples.withLock { $0.count } }
+    public func percentile(_ p: Double) -> Int64? {
+        let s = samples.withLock { $0 }.sorted()
+        guard !s.isEmpty else { return nil }
+        return s[min(s.count - 1, Int((Double(s.count) * p).rounded(.down)))]
+    }
+    public func reset() { samples.withLock { $0.removeAll() } }
+}
+
+/// The order side of the adapter: consumes `cmd.venue.<exchange>.<market>.>`,
+/// sends orders over the WebSocket API (REST when the session is down or by
+/// config), follows the user data stream, reconciles, and publishes OrderEvent /
+/// Fill / AccountUpdate with `Nats-Msg-Id`s derived from venue ids.
+public final class BinanceExecutionClient: @unchecked Sendable {
+    public let config: BinanceVenueConfig
+    public let rest: BinanceRESTClient
+    public let ws: BinanceWSAPIClient?
+    let jetStream: JetStream
+    let logger: Logger
+    let health: HealthState?
+    let producer: String
+    public let latency = LatencyRecorder()
+
+    struct Store {
+        var orders: [String: TrackedOrder] = [:]     // by venue client id
+        var seenTrades: Set<String> = []             // "SYMBOL:tradeId"
+        var doneCommands: Set<String> = []
+        var viewLoaded = false
+    }
+    let store = Mutex(Store())
+    private let reconcileRequests: AsyncStream<String>
+    private let reconcileContinuation: AsyncStream<String>.Continuation
+
+    public init(config: BinanceVenueConfig, rest: BinanceRESTClient, ws: BinanceWSAPIClient?, jetStream: JetStream,
+                logger: Logger, health: HealthState?, producer: String) {
+        self.config = config
+        self.rest = rest
+        self.ws = ws
+        self.jetStream = jetStream
+        self.logger = logger
+        self.health = health
+        self.producer = producer
+        (reconcileRequests, reconcileContinuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    var exchange: String { config.exchange }
+    var market: String { config.market }
+    public var commandFilter: String { "cmd.venue.\(exchange).\(market).>" }
+    public var durableName: String { "\(exchange)-\(market)-connector" }
+
+    // MARK: run
+
+    /// Runs until cancelled: OMS view, time sync, WebSocket session, reconciliation, commands.
+    public func run() async throws {
+        await syncTimeWithRetry()
+        try await loadOMSView()
+        if let ws {
+            ws.onSessionStart = { [weak self] client in
+                guard let self else { return }
+                if client.credentialsAllowLogon { try await client.logon() }
+                try await client.subscribeUserData()
+                self.reconcileContinuation.yield("user data (re)subscribed")
+            }
+            ws.onEvent = { [weak self] bytes in await self?.handleUserData(bytes) }
+            ws.onReadyChange = { [weak self] ready in
+                self?.health?.set("venue_session", ok: ready, detail: ready ? "ws-api session up" : "ws-api down (REST fallback)")
+            }
+        } else {
+            reconcileContinuation.yield("start")
+        }
+        health?.set("venue_session", ok: ws == nil, detail: ws == nil ? "REST only" : "connecting")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let ws { group.addTask { await ws.run() } }
+            group.addTask { [self] in
+                for await reason in reconcileRequests {
+                    do { try await reconcile(reason: reason) } catch {
+                        logger.warning("reconcile failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(60))
+                    await syncTimeWithRetry()
+                }
+            }
+            group.addTask { [self] in try await consumeCommands() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    public func requestReconcile(_ reason: String) { reconcileContinuation.yield(reason) }
+
+    func syncTimeWithRetry() async {
+        for attempt in 0..<5 {
+            do {
+                try await rest.syncTime()
+                logger.debug("server time synced", metadata: ["offset_ms": "\(rest.clock.offsetMs)"])
+                return
+            } catch {
+                logger.warning("server time sync failed", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try? await Task.sleep(for: .milliseconds(200 * (1 << attempt)))
+            }
+        }
+    }
+
+    func consumeCommands() async throws {
+        var spec = ConsumerSpec(durable: durableName, filterSubject: commandFilter)
+        spec.ackWait = .seconds(60)
+        spec.deliverFrom = .all
+        let consumer = try jetStream.pullConsumer(stream: "COMMANDS", spec)
+        logger.info("consuming commands", metadata: ["filter": "\(commandFilter)", "durable": "\(durableName)"])
+        for try await msg in consumer.messages(batch: 64, pollTimeout: .milliseconds(200)) {
+            let received = ContinuousClock.now
+            let disposition = await handleCommand(msg, received: received)
+            switch disposition {
+            case .ack: try? msg.ack()
+            case .nak(let d): try? msg.nak(delay: d)
+            case .term: try? msg.term()
+            }
+        }
+    }
+
+    enum Disposition { case ack, nak(Duration), term }
+
+    // MARK: commands
+
+    func handleCommand(_ msg: JetStreamMessage, received: ContinuousClock.Instant) async -> Disposition {
+        guard let cmd = try? Oms_V1_OrderCommand(serializedBytes: msg.payload) else {
+            logger.error("undecodable command", metadata: ["subject": "\(msg.subject)"])
+            return .term
+        }
+        if store.withLock({ $0.doneCommands.contains(cmd.commandID) }) { return .ack }
+        let symbol = String(msg.subject.split(separator: ".").last ?? "")
+        let redelivered = msg.delivery.numDelivered > 1
+        let d: Disposition
+        switch cmd.command {
+        case .newOrder(let n): d = await placeOrder(n, symbol: n.instrument.symbol.isEmpty ? symbol : n.instrument.symbol, redelivered: redelivered, received: received, msg: msg)
+        case .cancelOrder(let c): d = await cancelOrder(c, symbol: c.instrument.symbol.isEmpty ? symbol : c.instrument.symbol)
+        case .cancelAll(let c): d = await cancelAll(c, symbol: symbol)
+        case .amendOrder(let a):
+            await publishReject(orderID: a.orderID, symbol: symbol, type: .amendRejected, reason: .venueRejected, text: "amend is not supported by the binance spot connector")
+            d = .ack
+        case nil: d = .term
+        }
+        if case .ack = d { store.withLock { _ = $0.doneCommands.insert(cmd.commandID) } }
+        return d
+    }
+
+    func placeOrder(_ n: Oms_V1_NewOrder, symbol: String, redelivered: Bool, received: ContinuousClock.Instant, msg: JetStreamMessage) async -> Disposition {
+        var tracked = TrackedOrder(new: n, symbol: symbol)
+        let venueID = tracked.venueClientID
+        let known = store.withLock { s -> TrackedOrder? in
+            if let t = s.orders[venueID] { return t }
+            s.orders[venueID] = tracked
+            return nil
+        }
+        if let known, known.venueOrderID != 0 || known.isTerminal {
+            return .ack  // already placed (replay): never a second order
+        }
+        if let known { tracked = known }
+        let params: [(String, String)]
+        switch BinanceMapping.orderParams(n, symbol: symbol, venueClientID: venueID) {
+        case .success(let p): params = p
+        case .failure(let e):
+            await applyReject(venueID: venueID, reason: .invalidRequest, text: e.description)
+            return .ack
+        }
+        // A redelivered command (or one we tracked without an answer) may already be at the venue: ask first.
+        var mustQueryFirst = redelivered || known != nil
+        var attempt = 0
+        while attempt < 5 {
+            attempt += 1
+            if mustQueryFirst {
+                switch await queryUntilKnown(symbol: symbol, venueID: venueID, msg: msg) {
+                case .found(let r):
+                    await apply(response: r, venueID: venueID)
+                    return .ack
+                case .notFound: break
+                case .unavailable: return .nak(.seconds(2))
+                }
+            }
+            let ts = rest.clock.nowMs()
+            let result: Result<OrderResponse, BinanceError>
+            let onWritten: @Sendable () -> Void = { [latency] in
+                latency.record((ContinuousClock.now - received).nanoseconds)
+            }
+            if config.orderPath == .websocket, let ws, ws.isReady {
+                do {
+                    let env = try await ws.request("order.place", params.map { ($0.0, .string($0.1)) }, auth: ws.isLoggedOn ? .session : .signed,
+                                                   weight: 1, orders: 1, timestamp: ts, written: onWritten)
+                    result = .success(try BinanceWSAPIClient.result(OrderResponse.self, env))
+                } catch {
+                    if case .notSent(let why) = error, why.contains("not ready") {
+                        result = await restPlace(params, ts: ts, onWritten: onWritten)  // session dropped: REST fallback
+                    } else {
+                        result = .failure(error)
+                    }
+                }
+            } else {
+                result = await restPlace(params, ts: ts, onWritten: onWritten)
+            }
+            switch result {
+            case .success(let r):
+                await apply(response: r, venueID: venueID)
+                return .ack
+            case .failure(let e):
+                switch e {
+                case .rejected(_, let code, let m) where code == -2010 && m.lowercased().contains("duplicate"):
+                    mustQueryFirst = true
+                    continue
+                case .rejected(_, let code, let m):
+                    await applyReject(venueID: venueID, reason: BinanceMapping.rejectReason(code: code, msg: m), text: "\(code): \(m)")
+                    return .ack
+                case .rateLimited(_, _, let code, let m):
+                    await applyReject(venueID: venueID, reason: .rateLimited, text: "\(code.map(String.init) ?? "429"): \(m ?? "rate limited")")
+                    return .ack
+                case .notSent(let why):
+                    await applyReject(venueID: venueID, reason: why.contains("rate limit") ? .rateLimited : .venueUnavailable, text: why)
+                    return .ack
+                case .unknown(let why):
+                    logger.warning("order status unknown; querying before any resend", metadata: ["order_id": "\(n.orderID)", "why": "\(why)"])
+                    // The original can only still execute until timestamp + recvWindow: wait that out, then ask.
+                    let until = ts + config.recvWindowMs + 250
+                    let waitMs = until - rest.clock.nowMs()
+                    if waitMs > 0 { try? await Task.sleep(for: .milliseconds(waitMs)) }
+                    try? msg.inProgress()
+                    mustQueryFirst = true
+                }
+            }
+        }
+        return .nak(.seconds(2))
+    }
+
+    func restPlace(_ params: [(String, String)], ts: Int64, onWritten: @escaping @Sendable () -> Void) async -> Result<OrderResponse, BinanceError> {
+        do { return .success(try await rest.newOrder(params, timestamp: ts, onSend: onWritten)) } catch { return .failure(error) }
+    }
+
+    enum QueryOutcome { case found(OrderResponse), notFound, unavailable }
+
+    /// GET the order by origClientOrderId, retrying transient failures for a while.
+    func queryUntilKnown(symbol: String, venueID: String, msg: JetStreamMessage?) async -> QueryOutcome {
+        var delay: Duration = .milliseconds(100)
+        for _ in 0..<12 {
+            do {
+                return .found(try await rest.queryOrder(symbol: symbol, origClientOrderId: venueID))
+            } catch {
+                if case .rejected(_, let code, _) = error, code == -2013 { return .notFound }
+                logger.info("order query failed, retrying", metadata: ["client_order_id": "\(venueID)", "error": "\(error)"])
+                try? msg?.inProgress()
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(3))
+            }
+        }
+        return .unavailable
+    }
+
+    func cancelOrder(_ c: Oms_V1_CancelOrder, symbol: String) async -> Disposition {
+        let venueID = ClientOrderID.venueID(forOrderID: c.orderID)
+        if let t = store.withLock({ $0.orders[venueID] }), t.isTerminal {
+            await publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .unknownOrder, text: "order already \(t.status)")
+            return .ack
+        }
+        var result: Result<OrderResponse, BinanceError>
+        if config.orderPath == .websocket, let ws, ws.isReady {
+            do {
+                let env = try await ws.request("order.cancel", [("symbol", .string(symbol)), ("origClientOrderId", .string(venueID))],
+                                               auth: ws.isLoggedOn ? .session : .signed, weight: 1)
+                result = .success(try BinanceWSAPIClient.result(OrderResponse.self, env))
+            } catch { result = .failure(error) }
+        } else {
+            do { result = .success(try await rest.cancelOrder(symbol: symbol, origClientOrderId: venueID)) } catch { result = .failure(error) }
+        }
+        if case .failure(let e) = result, case .notSent(let why) = e, why.contains("not ready") {
+            do { result = .success(try await rest.cancelOrder(symbol: symbol, origClientOrderId: venueID)) } catch { result = .failure(error) }
+        }
+        switch result {
+        case .success(let r):
+            // The cancel response's clientOrderId names the cancel; the order is origClientOrderId.
+            var fixed = r
+            fixed.clientOrderId = venueID
+            await apply(response: fixed, venueID: venueID)
+            return .ack
+        case .failure(let e):
+            switch e {
+            case .rejected(_, let code, let m):
+                // Unknown order (-2011/-2013): it may have just filled or been canceled: publish its true state.
+                if case .found(let r) = await queryUntilKnown(symbol: symbol, venueID: venueID, msg: nil) {
+                    await apply(response: r, venueID: venueID)
+                }
+                await publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .unknownOrder, text: "\(code): \(m)")
+                return .ack
+            case .unknown:
+                // Cancels are idempotent: try again later; the query on redelivery shows the outcome anyway.
+                return .nak(.seconds(1))
+            case .rateLimited, .notSent:
+                await publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .rateLimited, text: e.description)
+                return .ack
+            }
+        }
+    }
+
+    func cancelAll(_ c: Oms_V1_CancelAll, symbol: String) async -> Disposition {
+        let targets = store.withLock { s in
+            s.orders.values.filter { !$0.isTerminal && (c.symbol.isEmpty || c.symbol == $0.symbol) && (c.account.isEmpty || c.account == $0.account) }
+        }
+        for t in targets {
+            _ = await cancelOrder(Oms_V1_CancelOrder.with { $0.orderID = t.orderID; $0.account = t.account }, symbol: t.symbol)
+        }
+        return .ack
+    }
+
+    // MARK: applying venue state
+
+    /// A REST / WebSocket API order response (place, query, cancel): fills first, then the order event.
+    func apply(response r: OrderResponse, venueID: String) async {
+        let symbol = r.symbol
+        for f in r.fills ?? [] {
+            guard let tradeID = f.tradeId else { continue }
+            let fill = FillFacts(symbol: symbol, tradeID: tradeID, venueOrderID: r.orderId, price: f.price, qty: f.qty,
+                                 commission: f.commission ?? "0", commissionAsset: f.commissionAsset ?? "", isMaker: false,
+                                 timeMs: r.transactTime ?? r.updateTime ?? 0)
+            await publishFill(fill, venueID: venueID)
+        }
+        let status = BinanceMapping.status(r.status ?? "NEW")
+        let filled = r.executedQty.flatMap { FixedPoint.decimal($0) }.map { FixedPoint.rescale($0, to: 8) }
+        let quote = r.cummulativeQuoteQty.flatMap { FixedPoint.decimal($0) }.map { FixedPoint.rescale($0, to: 8) }
+        await publishOrderUpdate(venueID: venueID, symbol: symbol, venueOrderID: r.orderId, status: status, filled: filled, cumQuote: quote,
+                                 timeMs: r.updateTime ?? r.transactTime ?? r.time ?? 0, last: nil)
+    }
+
+    struct FillFacts {
+        var symbol: String
+        var tradeID: Int64
+        var venueOrderID: Int64
+        var price: String, qty: String, commission: String, commissionAsset: String
+        var isMaker: Bool
+        var timeMs: Int64
+    }
+
+    func tracked(_ venueID: String, symbol: String, venueOrderID: Int64) -> TrackedOrder {
+        store.withLock { s in
+            if let t = s.orders[venueID] { return t }
+            if venueOrderID != 0, let t = s.orders.values.first(where: { $0.venueOrderID == venueOrderID && $0.symbol == symbol }) { return t }
+            var t = TrackedOrder(orderID: ClientOrderID.orderID(forVenueID: venueID) ?? venueID, venueClientID: venueID, symbol: symbol)
+            t.venueOrderID = venueOrderID
+            s.orders[venueID] = t
+            return t
+        }
+    }
+
+    func publishFill(_ f: FillFacts, venueID: String) async {
+        let key = "\(f.symbol):\(f.tradeID)"
+        let isNew = store.withLock { $0.seenTrades.insert(key).inserted }
+        guard isNew else { return }
+        let t = tracked(venueID, symbol: f.symbol, venueOrderID: f.venueOrderID)
+        let fill = Oms_V1_Fill.with { m in
+            m.tradeID = String(f.tradeID)
+            m.orderID = t.orderID
+            m.clientOrderID = t.clientOrderID.isEmpty ? t.venueClientID : t.clientOrderID
+            m.venueOrderID = String(f.venueOrderID)
+            m.account = t.account
+            m.instrument = .with { $0.exchange = exchange; $0.market = market; $0.symbol = f.symbol }
+            m.side = t.side
+            if let p = FixedPoint.decimal(f.price) { m.price = p }
+            if let q = FixedPoint.decimal(f.qty) { m.quantity = q }
+            if let c = FixedPoint.decimal(f.commission) { m.commission = c }
+            m.commissionAsset = f.commissionAsset
+            m.liquidity = f.isMaker ? .maker : .taker
+            m.tsEventNs = f.timeMs * 1_000_000
+            m.tsInitNs = Int64(Date().timeIntervalSince1970 * 1e9)
+            m.parentOrderID = t.parentOrderID
+        }
+        let id = "\(exchange).\(market).\(f.symbol).t\(f.tradeID)"
+        await publish(fill, subject: try? Subjects.trades(exchange: exchange, market: market, symbol: f.symbol), id: id)
+    }
+
+    /// Moves the tracked order forward and publishes an OrderEvent when its status or filled quantity changed.
+    /// Event id = venue order id + status + cumulative quantity: whichever path (response, stream,
+    /// reconciliation) reports a state first, the others collapse onto it.
+    func publishOrderUpdate(venueID: String, symbol: String, venueOrderID: Int64, status: Oms_V1_OrderStatus, filled: Int64?, cumQuote: Int64?,
+                            timeMs: Int64, last: (qty: String, price: String, tradeID: Int64)?, rejectText: String? = nil) async {
+        _ = tracked(venueID, symbol: symbol, venueOrderID: venueOrderID)
+        let update: TrackedOrder? = store.withLock { s in
+            guard var t = s.orders[venueID] else { return nil }
+            let newFilled = max(filled ?? t.filled, t.filled)
+            let progressed = BinanceMapping.rank(status) > BinanceMapping.rank(t.status) || newFilled > t.filled ||
+                (BinanceMapping.rank(status) == BinanceMapping.rank(t.status) && status != t.status && !t.isTerminal)
+            if venueOrderID != 0 { t.venueOrderID = venueOrderID }
+            guard progressed, status != .unspecified else { s.orders[venueID] = t; return nil }
+            if BinanceMapping.rank(status) >= BinanceMapping.rank(t.status) { t.status = status }
+            else if newFilled > t.filled && !t.isTerminal { t.status = .partiallyFilled }
+            t.filled = newFilled
+            if let cumQuote { t.cumQuote = max(cumQuote, t.cumQuote) }
+            t.updatedNs = timeMs * 1_000_000
+            s.orders[venueID] = t
+            return t
+        }
+        guard let t = update else { return }
+        let event = Oms_V1_OrderEvent.with { e in
+            e.eventType = BinanceMapping.eventType(t.status)
+            e.order = t.order(exchange: exchange, market: market)
+            if let last {
+                if let q = FixedPoint.decimal(last.qty) { e.lastQuantity = q }
+                if let p = FixedPoint.decimal(last.price) { e.lastPrice = p }
+                e.tradeID = String(last.tradeID)
+            }
+            if let rejectText { e.reasonText = rejectText; e.reasonCode = .venueRejected }
+            e.source = producer
+            e.tsEventNs = timeMs * 1_000_000
+            e.tsInitNs = Int64(Date().timeIntervalSince1970 * 1e9)
+            e.eventID = "\(exchange).\(market).\(symbol).o\(t.venueOrderID).\(t.status.rawValue).\(t.filled)"
+        }
+        await publish(event, subject: try? Subjects.orders(exchange: exchange, market: market, symbol: symbol), id: event.eventID)
+    }
+
+    func applyReject(venueID: String, reason: Oms_V1_RejectReason, text: String) async {
+        let t: TrackedOrder? = store.withLock { s in
+            guard var t = s.orders[venueID], !t.isTerminal else { return nil }
+            t.status = .rejected
+            t.updatedNs = Int64(Date().timeIntervalSince1970 * 1e9)
+            s.orders[venueID] = t
+            return t
+        }
+        guard let t else { return }
+        let event = Oms_V1_OrderEvent.with { e in
+            e.eventType = .rejected
+            var o = t.order(exchange: exchange, market: market)
+            o.rejectReason = reason
+            o.rejectText = text
+            e.order = o
+            e.reasonCode = reason
+            e.reasonText = text
+            e.source = producer
+            e.tsEventNs = t.updatedNs
+            e.tsInitNs = t.updatedNs
+            e.eventID = "\(exchange).\(market).\(t.symbol).c\(t.venueClientID).rejected"
+        }
+        await publish(event, subject: try? Subjects.orders(exchange: exchange, market: market, symbol: t.symbol), id: event.eventID)
+    }
+
+    func publishReject(orderID: String, symbol: String, type: Oms_V1_OrderEventType, reason: Oms_V1_RejectReason, text: String) async {
+        let venueID = ClientOrderID.venueID(forOrderID: orderID)
+        let t = store.withLock { $0.orders[venueID] } ?? TrackedOrder(orderID: orderID, venueClientID: venueID, symbol: symbol)
+        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        let event = Oms_V1_OrderEvent.with { e in
+            e.eventType = type
+            e.order = t.order(exchange: exchange, market: market)
+            e.reasonCode = reason
+            e.reasonText = text
+            e.source = producer
+            e.tsEventNs = now
+            e.tsInitNs = now
+            e.eventID = "\(exchange).\(market).\(symbol).c\(venueID).\(type.rawValue).\(now)"
+        }
+        await publish(event, subject: try? Subjects.orders(exchange: exchange, market: market, symbol: symbol), id: event.eventID)
+    }
+
+    func publish<M: SwiftProtobufMessage>(_ m: M, subject: String?, id: String) async {
+        guard let subject else { return }
+        for attempt in 0..<20 {
+            do {
+                _ = try await jetStream.publish(m, subject: subject, id: id, producer: producer)
+                return
+            } catch {
+                logger.warning("publish failed, retrying", metadata: ["subject": "\(subject)", "id": "\(id)", "error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(min(50 << attempt, 2000)))
+            }
+        }
+        logger.error("publish gave up", metadata: ["subject": "\(subject)", "id": "\(id)"])
+    }
+
+    // MARK: user data
+
+    func handleUserData(_ bytes: [UInt8]) async {
+        let event: UserDataEvent
+        do { event = try UserDataEvent.parse(bytes) } catch {
+            logger.warning("undecodable user data event", metadata: ["error": "\(error)"])
+            return
+        }
+        switch event {
+        case .executionReport(let r):
+            let venueID = (r.executionType == "CANCELED" || r.orderStatus == "CANCELED") && !(r.origClientOrderId ?? "").isEmpty ? r.origClientOrderId! : r.clientOrderId
+            if r.executionType == "TRADE", r.tradeId >= 0 {
+                await publishFill(FillFacts(symbol: r.symbol, tradeID: r.tradeId, venueOrderID: r.orderId, price: r.lastPrice, qty: r.lastQuantity,
+                                            commission: r.commission ?? "0", commissionAsset: r.commissionAsset ?? "", isMaker: r.isMaker ?? false,
+                                            timeMs: r.transactionTime), venueID: venueID)
+            }
+            let filled = FixedPoint.decimal(r.cumulativeQuantity).map { FixedPoint.rescale($0, to: 8) }
+            let quote = r.cumulativeQuoteQuantity.flatMap { FixedPoint.decimal($0) }.map { FixedPoint.rescale($0, to: 8) }
+            let last = r.executionType == "TRADE" ? (r.lastQuantity, r.lastPrice, r.tradeId) : nil
+            await publishOrderUpdate(venueID: venueID, symbol: r.symbol, venueOrderID: r.orderId, status: BinanceMapping.status(r.orderStatus),
+                                     filled: filled, cumQuote: quote, timeMs: r.transactionTime, last: last,
+                                     rejectText: r.orderStatus == "REJECTED" ? r.rejectReason : nil)
+        case .accountPosition(let a):
+            let update = Oms_V1_AccountUpdate.with { u in
+                u.updateID = "\(exchange).\(market).acct.\(a.lastUpdateTime).\(a.eventTime)"
+                u.account = config.account
+                u.exchange = exchange
+                u.market = market
+                u.reason = .trade
+                u.balances = a.balances.map { b in balance(asset: b.asset, free: b.free, locked: b.locked, timeMs: a.lastUpdateTime) }
+                u.tsEventNs = a.eventTime * 1_000_000
+                u.tsInitNs = Int64(Date().timeIntervalSince1970 * 1e9)
+            }
+            await publish(update, subject: try? Subjects.positions(exchange: exchange, market: market), id: update.updateID)
+        case .balanceUpdate:
+            requestReconcile("balance update")
+        case .streamTerminated:
+            logger.warning("user data stream terminated by the venue; reconnecting")
+            await ws?.dropConnection()
+        case .other:
+            break
+        }
+    }
+
+    func balance(asset: String, free: String, locked: String, timeMs: Int64) -> Oms_V1_Balance {
+        Oms_V1_Balance.with { b in
+            b.account = config.account
+            b.exchange = exchange
+            b.market = market
+            b.asset = asset
+            if let f = FixedPoint.decimal(free) { b.free = f }
+            if let l = FixedPoint.decimal(locked) { b.locked = l }
+            b.tsNs = timeMs * 1_000_000
+        }
+    }
+
+    // MARK: OMS view and reconciliation
+
+    /// Rebuilds what the OMS already knows from the ORDERS and TRADES streams: every order
+    /// this venue market reported (latest state wins) and every fill's trade id.
+    public func loadOMSView() async throws {
+        let suffix = "\(UInt64.random(in: 0...UInt64.max))"
+        var orders = 0, trades = 0
+        for (stream, filter) in [("ORDERS", "orders.\(exchange).\(market).>"), ("TRADES", "trades.\(exchange).\(market).>")] {
+            let durable = "\(exchange)-\(market)-view-\(suffix)"
+            var spec = ConsumerSpec(durable: durable, filterSubject: filter)
+            spec.deliverFrom = .all
+            let consumer: PullConsumer
+            do { consumer = try jetStream.pullConsumer(stream: stream, spec) } catch {
+                logger.warning("OMS view unavailable", metadata: ["stream": "\(stream)", "error": "\(error)"])
+                continue
+            }
+            while true {
+                let batch = try await consumer.fetch(batch: 1000, timeout: .milliseconds(300))
+                if batch.isEmpty { break }
+                for m in batch {
+                    if stream == "ORDERS", let e = try? Oms_V1_OrderEvent(serializedBytes: m.payload), e.hasOrder {
+                        let t = TrackedOrder(order: e.order)
+                        store.withLock { s in
+                            if let old = s.orders[t.venueClientID], BinanceMapping.rank(old.status) > BinanceMapping.rank(t.status) || old.filled > t.filled { return }
+                            s.orders[t.venueClientID] = t
+                        }
+                        orders += 1
+                    } else if stream == "TRADES", let f = try? Oms_V1_Fill(serializedBytes: m.payload) {
+                        _ = store.withLock { $0.seenTrades.insert("\(f.instrument.symbol):\(f.tradeID)") }
+                        trades += 1
+                    }
+                    try? m.ack()
+                }
+                if batch.count < 1000 { break }
+            }
+            consumer.close()
+            try? jetStream.deleteConsumer(stream: stream, durable: durable)
+        }
+        store.withLock { $0.viewLoaded = true }
+        logger.info("OMS view loaded", metadata: ["order_events": "\(orders)", "fills": "\(trades)"])
+    }
+
+    /// Open orders and recent trades from the venue against the OMS view; publishes what is missing.
+    public func reconcile(reason: String) async throws {
+        let (open, symbolsInPlay) = store.withLock { s -> ([TrackedOrder], Set<String>) in
+            let open = s.orders.values.filter { !$0.isTerminal }
+            return (open, Set(s.orders.values.map(\.symbol)))
+        }
+        let symbols = Set(config.symbols).union(symbolsInPlay).sorted()
+        var missedFills = 0, fixed = 0
+        let before = store.withLock { $0.seenTrades.count }
+        for symbol in symbols {
+            let venueOpen = try await rest.openOrders(symbol: symbol)
+            for r in venueOpen {
+                guard let cid = r.clientOrderId else { continue }
+                await apply(response: r, venueID: cid)
+            }
+            let since = rest.clock.nowMs() - config.reconcileLookback.milliseconds
+            let trades = try await rest.myTrades(symbol: symbol, startTime: since)
+            for tr in trades {
+                let venueID = store.withLock { s in s.orders.values.first { $0.venueOrderID == tr.orderId && $0.symbol == symbol }?.venueClientID }
+                guard let venueID else {
+                    // A fill of an order the OMS never saw acknowledged: learn its client id first.
+                    continue
+                }
+                await publishFill(FillFacts(symbol: symbol, tradeID: tr.id, venueOrderID: tr.orderId, price: tr.price, qty: tr.qty,
+                                            commission: tr.commission, commissionAsset: tr.commissionAsset, isMaker: tr.isMaker, timeMs: tr.time),
+                                  venueID: venueID)
+            }
+            // Orders the OMS thinks are live but the venue does not list as open: ask for their final state.
+            let openIDs = Set(venueOpen.compactMap(\.clientOrderId))
+            for t in open where t.symbol == symbol && !openIDs.contains(t.venueClientID) {
+                switch await queryUntilKnown(symbol: symbol, venueID: t.venueClientID, msg: nil) {
+                case .found(let r):
+                    await apply(response: r, venueID: t.venueClientID)
+                    // Trades of an order learnt only now.
+                    for tr in trades where tr.orderId == r.orderId {
+                        await publishFill(FillFacts(symbol: symbol, tradeID: tr.id, venueOrderID: tr.orderId, price: tr.price, qty: tr.qty,
+                                                    commission: tr.commission, commissionAsset: tr.commissionAsset, isMaker: tr.isMaker, timeMs: tr.time),
+                                          venueID: t.venueClientID)
+                    }
+                    fixed += 1
+                case .notFound:
+                    if t.venueOrderID == 0 && t.status == .pendingNew {
+                        // Never reached the venue; the command is still pending in COMMANDS and will be (re)sent.
+                    }
+                case .unavailable: break
+                }
+            }
+        }
+        missedFills = store.withLock { $0.seenTrades.count } - before
+        if let acct = try? await rest.account() {
+            let now = Int64(Date().timeIntervalSince1970 * 1e9)
+            let update = Oms_V1_AccountUpdate.with { u in
+                u.updateID = "\(exchange).\(market).acct.reconcile.\(acct.updateTime ?? now / 1_000_000)"
+                u.account = config.account
+                u.exchange = exchange
+                u.market = market
+                u.reason = .reconcile
+                u.balances = acct.balances.map { balance(asset: $0.asset, free: $0.free, locked: $0.locked, timeMs: acct.updateTime ?? now / 1_000_000) }
+                u.tsEventNs = (acct.updateTime ?? 0) * 1_000_000
+                u.tsInitNs = now
+            }
+            await publish(update, subject: try? Subjects.positions(exchange: exchange, market: market), id: update.updateID)
+        }
+        logger.info("reconciled", metadata: ["reason": "\(reason)", "symbols": "\(symbols.count)", "missed_fills": "\(missedFills)", "orders_fixed": "\(fixed)"])
+    }
+
+    /// Snapshot of tracked orders (tests, diagnostics).
+    public var trackedOrders: [TrackedOrder] { store.withLock { Array($0.orders.values) } }
+}
+
+public typealias SwiftProtobufMessage = SwiftProtobuf.Message
+import SwiftProtobuf
+
+extension BinanceWSAPIClient {
+    /// `session.logon` needs an Ed25519 key.
+    public var credentialsAllowLogon: Bool { credentials?.signer.keyType == .ed25519 }
+}
