@@ -72,13 +72,14 @@ func dec(_ text: String, _ name: String) throws -> Oms_V1_Decimal {
 
 func fmt(_ d: Oms_V1_Decimal) -> String { d.mantissa == 0 && d.scale == 0 ? "0" : DecimalText.format(d) }
 
+/// FILLED, PARTIALLY_FILLED, ... from the generated Swift case name (partiallyFilled).
 func enumName<E: SwiftProtobuf.Enum>(_ e: E) -> String {
-    let n = e.name.map { String(describing: $0) } ?? "\(e.rawValue)"
-    // ORDER_STATUS_FILLED -> FILLED
-    for p in ["ORDER_STATUS_", "ORDER_TYPE_", "SIDE_", "TIME_IN_FORCE_", "ORDER_EVENT_TYPE_", "REJECT_REASON_", "LIQUIDITY_"] where n.hasPrefix(p) {
-        return String(n.dropFirst(p.count))
+    var out = ""
+    for ch in String(describing: e) {
+        if ch.isUppercase, !out.isEmpty { out.append("_") }
+        out.append(contentsOf: ch.uppercased())
     }
-    return n
+    return out
 }
 
 /// A plain text table.
@@ -101,9 +102,10 @@ func orderRows(_ orders: [Oms_V1_Order]) -> String {
 }
 
 func parseEnum<E: SwiftProtobuf.Enum>(_ text: String, _ type: E.Type, prefix: String, field: String) throws -> E {
-    let want = prefix + text.uppercased().replacingOccurrences(of: "-", with: "_")
-    for raw in 0...20 {
-        if let e = E(rawValue: raw), let n = e.name.map({ String(describing: $0) }), n == want { return e }
+    var want = text.uppercased().replacingOccurrences(of: "-", with: "_")
+    if want.hasPrefix(prefix) { want = String(want.dropFirst(prefix.count)) }
+    for raw in 1...20 {
+        if let e = E(rawValue: raw), enumName(e) == want { return e }
     }
     throw ValidationError("\(field): unknown value \"\(text)\"")
 }
