@@ -8,17 +8,14 @@ struct ArchiverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archiver",
         abstract: "mExOms archiver: JetStream streams into trade logs, hourly snapshots and P&L reports.",
-        subcommands: [Run.self, Report.self],
-        defaultSubcommand: Run.self)
+        discussion: "Without a subcommand it runs the archiver service.",
+        subcommands: [Report.self])
 
-    struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run the archiver service (the default).")
-        @OptionGroup var options: ServiceOptions
+    @OptionGroup var options: ServiceOptions
 
-        func run() async throws {
-            try await OMSServiceRunner.run(service: "archiver", options: options) { rt in
-                try await ArchiverService().run(rt)
-            }
+    func run() async throws {
+        try await OMSServiceRunner.run(service: "archiver", options: options) { rt in
+            try await ArchiverService().run(rt)
         }
     }
 

@@ -33,7 +33,7 @@ func fill(_ id: String, side: Oms_V1_Side, px: Int64, pxScale: Int32 = 2, qty: I
 }
 
 // 2026-11-25T10:00:00Z
-let t0: Int64 = 1_764_064_800 * 1_000_000_000
+let t0: Int64 = 1_795_600_800 * 1_000_000_000
 
 @Suite struct PositionLedgerTests {
     /// Vectors shared with oms-core (proto/testdata/pnl_vectors.json): the C++
@@ -161,6 +161,7 @@ let t0: Int64 = 1_764_064_800 * 1_000_000_000
         let (path, rows) = try PnLCalculator.writeMonthlyReport(dataDir: dir, year: 2026, month: 11)
         #expect(rows == 2)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        try #require(lines.count == 3)
         #expect(lines[0] == Substring(PnLCalculator.csvHeader))
         // realised +100, fees 12 (0.0002 BTC at 60000) + 6.1, volume 12000 + 6100, position 0.1 marked at 61000 -> unrealised +100
         #expect(lines[1] == "2026-11-25,binance.spot,acct-main,BTCUSDT,100.00000000,18.10000000,81.90000000,18100.00000000,2,0.10000,61000.00,100.00000000,USDT")
