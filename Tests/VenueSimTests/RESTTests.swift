@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import VenueSimCore
 
@@ -6,7 +7,9 @@ import Testing
 func withServer(_ c: SimConfig, _ body: @escaping @Sendable (Int, VenueServer) async throws -> Void) async throws {
     var c = c
     c.port = 0
-    let server = VenueServer(config: c)
+    var log = Logger(label: "venue-sim-test")
+    log.logLevel = .critical
+    let server = VenueServer(config: c, logger: log)
     let (ports, cont) = AsyncStream<Int>.makeStream()
     let task = Task { try await server.run { cont.yield($0) } }
     var it = ports.makeAsyncIterator()
