@@ -57,7 +57,7 @@ test-swift: build-debug
 
 ## test-acceptance: third-party clients (ccxt, python-binance) against venue-sim
 test-acceptance: build-debug
-	@if [ -x scripts/venue-sim-acceptance.sh ]; then scripts/venue-sim-acceptance.sh .build/debug/venue-sim; fi
+	@VENUE_SIM_BIN=.build/debug/venue-sim scripts/venue-sim-acceptance.sh
 
 ## bench: the figures (HdrHistogram p50/p99/p99.9, throughput) beside the NATS floor of the same run
 test-benchmark bench: build
