@@ -263,7 +263,7 @@ public final class OrderProjection: Sendable {
             if let o = s.orders[id]?.order {
                 c.quantity = Fixed.internalValue(o.quantity)
                 c.filled = Fixed.internalValue(o.filledQuantity)
-                c.filledNotional = Fixed.double(o.averagePrice) * Fixed.double(c.filled)
+                c.filledNotional = Int128(Fixed.internalValue(o.averagePrice)) * Int128(c.filled)
                 c.status = o.status
             }
             return c
@@ -274,7 +274,7 @@ public final class OrderProjection: Sendable {
         p.order.status = ps.status
         p.order.filledQuantity = Fixed.decimal(ps.filledQuantity, scale: scale)
         p.order.leavesQuantity = Fixed.decimal(OrderStatusRules.isTerminal(ps.status) ? 0 : max(0, qty - ps.filledQuantity), scale: scale)
-        if ps.filledQuantity > 0 { p.order.averagePrice = Fixed.decimal(double: ps.averagePrice, scale: max(p.order.price.scale, 2) + 2) }
+        if ps.filledQuantity > 0 { p.order.averagePrice = Fixed.decimal(ps.averagePrice, scale: Fixed.scale) }
         p.order.updatedNs = max(p.order.updatedNs, children.isEmpty ? 0 : nowNs)
         if OrderStatusRules.isTerminal(ps.status) && p.terminalAtNs == 0 {
             p.terminalAtNs = nowNs

@@ -119,6 +119,11 @@ public enum OrderValidator {
                 throw FieldViolation("instrument", "unknown instrument \(o.instrument.exchange).\(o.instrument.market).\(o.instrument.symbol)", reason: .unknownInstrument)
             }
             try check(o, rules: rules)
+            // Normalise to the instrument's scales (exact: check() proved they fit), so
+            // every service downstream sees quantities and prices in instrument units.
+            o.quantity = decimal(DecimalText.rescale(o.quantity, to: rules.qtyScale)!, rules.qtyScale)
+            if o.hasPrice { o.price = decimal(DecimalText.rescale(o.price, to: rules.priceScale)!, rules.priceScale) }
+            if o.hasStopPrice { o.stopPrice = decimal(DecimalText.rescale(o.stopPrice, to: rules.priceScale)!, rules.priceScale) }
         }
         return o
     }
@@ -142,12 +147,24 @@ public enum OrderValidator {
                 throw FieldViolation(field, "not a multiple of the tick size \(units(i.tickSize, i.priceScale))", reason: .tickSize)
             }
         }
-        if o.hasPrice && i.hasMinNotional && i.minNotional.mantissa > 0 {
-            let notional = Fixed.double(o.price) * Fixed.double(o.quantity)
-            if notional + 1e-12 < Fixed.double(i.minNotional) {
-                throw FieldViolation("quantity", "notional \(notional) below the minimum \(DecimalText.format(i.minNotional))", reason: .minNotional)
+        if o.hasPrice && i.hasMinNotional && i.minNotional.mantissa > 0, let px = DecimalText.rescale(o.price, to: i.priceScale) {
+            // Exact integer comparison at a common scale: px*qty (scale ps+qs) vs min notional.
+            let s = Int(i.priceScale + i.qtyScale)
+            let notional = Int128(px) * Int128(qty)
+            var minimum = Int128(i.minNotional.mantissa)
+            let ms = Int(i.minNotional.scale)
+            var lhs = notional
+            if ms < s { for _ in 0..<(s - ms) { minimum *= 10 } } else { for _ in 0..<(ms - s) { lhs *= 10 } }
+            if lhs < minimum {
+                var n = Oms_V1_Decimal(); n.mantissa = Int64(clamping: notional); n.scale = Int32(s)
+                throw FieldViolation("quantity", "notional \(DecimalText.format(n)) below the minimum \(DecimalText.format(i.minNotional))", reason: .minNotional)
             }
         }
+    }
+
+    static func decimal(_ v: Int64, _ scale: Int32) -> Oms_V1_Decimal {
+        var d = Oms_V1_Decimal(); d.mantissa = v; d.scale = scale
+        return d
     }
 
     static func units(_ v: Int64, _ scale: Int32) -> String {

@@ -33,7 +33,8 @@ public enum Fixed {
         return d
     }
 
-    /// A Double (e.g. an average price) as a Decimal at `scale`.
+    /// A ranking estimate (fee-adjusted net price, expected average) as a Decimal for
+    /// the audit record only; orders, fills and parent averages never pass through here.
     public static func decimal(double x: Double, scale s: Int32) -> Oms_V1_Decimal {
         var d = Oms_V1_Decimal()
         d.mantissa = Int64((x * Double(pow10[Int(max(0, min(s, 18)))])).rounded())

@@ -6,8 +6,8 @@ public struct ChildState: Sendable, Equatable {
     public var instrument: Oms_V1_InstrumentId
     public var quantity: Int64
     public var filled: Int64 = 0
-    /// Sum of price × quantity over fills (quote units), for the average.
-    public var filledNotional: Double = 0
+    /// Sum of price × quantity over fills, exact: internal price × internal qty (scale 10^-16).
+    public var filledNotional: Int128 = 0
     public var status: Oms_V1_OrderStatus = .pendingNew
 
     public init(childOrderID: String, instrument: Oms_V1_InstrumentId, quantity: Int64) {
@@ -42,9 +42,11 @@ public struct ParentState: Sendable, Equatable {
     }
 
     public var filledQuantity: Int64 { children.reduce(0) { $0 + $1.filled } }
-    public var averagePrice: Double {
+    /// Volume-weighted average fill price at the internal scale (truncated), 0 before any fill.
+    public var averagePrice: Int64 {
         let f = filledQuantity
-        return f == 0 ? 0 : children.reduce(0.0) { $0 + $1.filledNotional } / Fixed.double(f)
+        guard f > 0 else { return 0 }
+        return Int64(clamping: children.reduce(Int128(0)) { $0 + $1.filledNotional } / Int128(f))
     }
     public var liveChildren: [ChildState] { children.filter(\.isLive) }
 
@@ -95,7 +97,7 @@ public struct ParentTracker: Sendable {
         // Monotonic: never move back to a smaller cumulative fill (out-of-order delivery).
         if filled >= c.filled {
             c.filled = filled
-            c.filledNotional = o.hasAveragePrice ? Fixed.double(o.averagePrice) * Fixed.double(filled) : c.filledNotional
+            c.filledNotional = o.hasAveragePrice ? Int128(Fixed.internalValue(o.averagePrice)) * Int128(filled) : c.filledNotional
         }
         if !(OrderStatusRules.isTerminal(c.status) && !OrderStatusRules.isTerminal(o.status)) && o.status != .unspecified {
             c.status = o.status

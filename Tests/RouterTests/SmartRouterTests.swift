@@ -269,7 +269,7 @@ enum Fixture {
         let p = t.apply(event("P1-2", status: .filled, filled: 1, avg: 102))!
         #expect(p.status == .filled)
         #expect(p.filledQuantity == Fixture.px(3))
-        #expect(abs(p.averagePrice - (2 * 100.5 + 102) / 3) < 1e-9)
+        #expect(p.averagePrice == Fixture.px(101))  // (2 × 100.5 + 102) / 3, exact
     }
 
     @Test func cancelParentCancelsLiveChildren() {
