@@ -37,6 +37,10 @@ fi
 
 [ -x "$BIN/venue-sim" ] && [ -f configs/venue-sim.yaml ] && start venue-sim "$BIN/venue-sim" --config configs/venue-sim.yaml
 start oms-core "$BIN/oms-core" --config "$CONFIG"
+# The demo trades on venue-sim's demo Ed25519 account (configs/venue-sim.yaml; demo keys only).
+# Real deployments set these from the secrets provider (env, *_FILE, Vault).
+export BINANCE_SPOT_API_KEY=${BINANCE_SPOT_API_KEY:-demo-ed25519-api-key-00000000000000000000000000000000000000000003}
+export BINANCE_SPOT_ED25519_PRIVATE_KEY_FILE=${BINANCE_SPOT_ED25519_PRIVATE_KEY_FILE:-configs/venue-sim-demo-ed25519.pem}
 for svc in oms-server router binance-spot binance-futures archiver; do
   start "$svc" "$BIN/$svc" --config "$CONFIG"
 done
