@@ -132,11 +132,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VenueSimTests", dependencies: ["VenueSimCore"]),
-        .testTarget(name: "BinanceConnectorTests", dependencies: ["BinanceConnector", "VenueSimCore"]),
-        .testTarget(name: "OMSServerTests", dependencies: ["OMSServerCore", "OMSAPI", "OMSCore"]),
+        .testTarget(name: "BinanceConnectorTests", dependencies: ["BinanceConnector", "VenueSimCore", "OMSTestSupport"]),
+        // A real nats-server per test (free port, temp store), shared by the test targets.
+        .target(name: "OMSTestSupport", dependencies: ["OMSCore"], path: "Tests/OMSTestSupport"),
+        .testTarget(name: "OMSServerTests", dependencies: ["OMSServerCore", "OMSAPI", "OMSCore", "OMSTestSupport"]),
         .testTarget(name: "RouterTests", dependencies: ["RouterCore", "OMSCore"]),
         .testTarget(name: "ArchiverTests", dependencies: ["ArchiverCore", "OMSCore"]),
         .testTarget(name: "OMSCoreTests", dependencies: ["OMSCore", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["OMSCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["OMSCore", "OMSTestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import OMSCore
+import OMSTestSupport
 import Testing
 
 /// Against a real nats-server: the plumbing every service relies on.

@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2
 import Logging
 import OMSAPI
 import OMSCore
+import OMSTestSupport
 import Synchronization
 import Testing
 @testable import OMSServerCore
