@@ -14,7 +14,7 @@ APT_PACKAGES := libnats-dev nats-server libssl-dev libcurl4-openssl-dev libproto
                 libyaml-cpp-dev pkg-config python3-venv curl
 SWIFT_PRODUCTS := oms-server binance-spot binance-futures router archiver omsctl oms-bench venue-sim
 
-.PHONY: help deps build build-core build-services build-debug test test-core test-swift test-acceptance \
+.PHONY: help deps build build-core build-services build-debug test test-core test-swift test-acceptance test-e2e \
         test-benchmark bench run proto check-generated golden fmt lint clean fuzz
 
 help:
@@ -45,7 +45,7 @@ build-debug: deps
 	@swift build --build-tests -j $(JOBS)
 
 ## test: what CI runs (.ci/run). C++ tests (ctest) then Swift tests (unit + integration against real nats-server)
-test: deps build-core check-generated test-core test-swift test-acceptance
+test: deps build-core check-generated test-core test-swift test-acceptance test-e2e
 	@echo "== all tests passed"
 
 test-core: build-core
@@ -54,6 +54,10 @@ test-core: build-core
 test-swift: build-debug
 	@OMS_REQUIRE_CORE=1 OMS_BIN_DIR=.build/debug swift test --skip-build 2>&1 | \
 	  grep -vE '^(Test Case|Test Suite|◇|✔ Test [^r])' ; exit $${PIPESTATUS[0]}
+
+## test-e2e: the whole suite on real processes (fill, risk reject, cancel, duplicate, bad request, oms-server kill -9)
+test-e2e: build-debug build-core
+	@BIN=.build/debug CORE=$(CORE_BUILD)/oms-core scripts/e2e-suite.sh
 
 ## test-acceptance: third-party clients (ccxt, python-binance) against venue-sim
 test-acceptance: build-debug
