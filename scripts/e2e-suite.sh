@@ -19,7 +19,7 @@ check() { if eval "$2"; then echo "PASS $1"; else echo "FAIL $1"; fail=1; fi; }
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 NATS_PORT=$(port); SIM_PORT=$(port); GRPC_PORT=$(port)
-nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$tmp/nats" >"$tmp/nats.log" 2>&1 & pids+=($!)
+"$(command -v nats-server || echo /usr/sbin/nats-server)" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$tmp/nats" >"$tmp/nats.log" 2>&1 & pids+=($!)
 wait_port "$NATS_PORT" || { echo "nats-server did not start"; exit 1; }
 sed "s/^port: .*/port: $SIM_PORT/" configs/venue-sim.yaml > "$tmp/venue-sim.yaml"
 "$BIN/venue-sim" --config "$tmp/venue-sim.yaml" >"$tmp/venue-sim.log" 2>&1 & pids+=($!)
