@@ -217,7 +217,7 @@ public final class Engine: @unchecked Sendable {
         if notional < spec.minNotional || notional > spec.maxNotional { throw APIError.filter("NOTIONAL") }
 
         let acc = accounts[account]
-        if let c = r.newClientOrderId, let ex = acc.byClientId["\(sym)|\(c)"], ex.status.isOpen { throw APIError.duplicateOrder }
+        if let c = r.newClientOrderId, let ex = acc.byClientId["\(sym)|\(c)"], ex.status.isOpen { acc.duplicateRejects += 1; throw APIError.duplicateOrder }
         if r.type == .LIMIT_MAKER, wouldCross(book, r.side, r.price!) { throw APIError.wouldMatch }
         if r.type.isStop, stopTriggered(book, r.type, r.side, r.stopPrice!) { throw APIError.stopWouldTrigger }
 

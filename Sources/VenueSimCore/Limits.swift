@@ -91,23 +91,37 @@ public final class RateLimiter: @unchecked Sendable {
     }
 }
 
-/// Fault injection: armed through POST /sim/faults; each counter applies to the next N REST calls.
+/// Fault injection: armed through POST /sim/faults; each counter applies to the next N REST calls
+/// (WS API counters: to the next N order requests on the WebSocket API).
 public final class Faults: @unchecked Sendable {
     let lock = NSLock()
     public var errorCount = 0, errorStatus = 503
     public var timeoutCount = 0, timeoutMs = 10_000
     public var delayCount = 0, delayMs = 1_000
     public var throttleCount = 0
+    public var banCount = 0, banSeconds = 2   // 418 + Retry-After, as after ignoring a 429
+    public var wsRefuseCount = 0, wsRefuseStatus = 503  // WS API order requests refused unexecuted
+    public var wsUnknownCount = 0                      // WS API order requests executed, answer -1007
     public init() {}
 
-    public enum RESTFault { case error(Int), timeout(Int), delay(Int), throttle }
+    public enum RESTFault { case error(Int), timeout(Int), delay(Int), throttle, ban(Int) }
 
     public func nextREST() -> RESTFault? {
         lock.lock(); defer { lock.unlock() }
         if throttleCount > 0 { throttleCount -= 1; return .throttle }
+        if banCount > 0 { banCount -= 1; return .ban(banSeconds) }
         if errorCount > 0 { errorCount -= 1; return .error(errorStatus) }
         if timeoutCount > 0 { timeoutCount -= 1; return .timeout(timeoutMs) }
         if delayCount > 0 { delayCount -= 1; return .delay(delayMs) }
+        return nil
+    }
+
+    public enum WSAPIFault { case refuse(Int), unknownOutcome }
+
+    public func nextWSAPI() -> WSAPIFault? {
+        lock.lock(); defer { lock.unlock() }
+        if wsRefuseCount > 0 { wsRefuseCount -= 1; return .refuse(wsRefuseStatus) }
+        if wsUnknownCount > 0 { wsUnknownCount -= 1; return .unknownOutcome }
         return nil
     }
 
@@ -120,6 +134,9 @@ public final class Faults: @unchecked Sendable {
             ("restTimeouts", .obj([("count", .i(timeoutCount)), ("ms", .i(timeoutMs))])),
             ("restDelays", .obj([("count", .i(delayCount)), ("ms", .i(delayMs))])),
             ("throttle", .obj([("count", .i(throttleCount))])),
+            ("ban", .obj([("count", .i(banCount)), ("seconds", .i(banSeconds))])),
+            ("wsApiErrors", .obj([("count", .i(wsRefuseCount)), ("status", .i(wsRefuseStatus))])),
+            ("wsApiUnknown", .obj([("count", .i(wsUnknownCount))])),
         ])
     }
 }

@@ -180,6 +180,7 @@ final class Account {
     var byClientId: [String: Order] = [:]  // key: "\(symbol)|\(clientOrderId)"
     var openCount = 0
     var updateTime: Int64 = 0
+    var duplicateRejects = 0  // -2010 answers: the ledger reports them so a fault run can see resends
 
     init(idx: Int, cfg: AccountConfig) {
         self.idx = idx; name = cfg.name; apiKey = cfg.apiKey; secret = cfg.secretKey

@@ -46,6 +46,9 @@ public final class VenueServer: @unchecked Sendable {
                 return errorResponse(APIError.timeout, [])
             case .delay(let ms):
                 try? await Task.sleep(for: .milliseconds(ms))
+            case .ban(let seconds):
+                let until = Int64(Date().timeIntervalSince1970 * 1000) + Int64(seconds) * 1000
+                return errorResponse(APIError.banned(untilMs: until, retryAfter: seconds), [])
             case .throttle:
                 return errorResponse(APIError.tooMuchWeight(limit: config.rateLimits.requestWeightPerMinute, retryAfter: 1),
                                      [("X-MBX-USED-WEIGHT-1M", String(api.limiter.usedWeight()))])
@@ -107,7 +110,7 @@ public final class VenueServer: @unchecked Sendable {
         router.get("/sim/health") { [self] _, _ in self.response(200, #"{"status":"ok"}"#, []) }
         router.get("/sim/faults") { [self] _, _ in self.response(200, self.api.faults.json.text, []) }
         router.delete("/sim/faults") { [self] _, _ in
-            self.api.faults.set { $0.errorCount = 0; $0.timeoutCount = 0; $0.delayCount = 0; $0.throttleCount = 0 }
+            self.api.faults.set { $0.errorCount = 0; $0.timeoutCount = 0; $0.delayCount = 0; $0.throttleCount = 0; $0.banCount = 0; $0.wsRefuseCount = 0; $0.wsUnknownCount = 0 }
             self.api.engine.depthPaused = false
             self.api.engine.gapsToInject = 0
             self.api.limiter.reset()
@@ -118,6 +121,12 @@ public final class VenueServer: @unchecked Sendable {
             let text = String(buffer: (try? await r.collectBody(upTo: 65536)) ?? ByteBuffer())
             guard let obj = JSONReader.object(text) else { return self.errorResponse(.invalidJSON, []) }
             return self.response(200, await self.applyFaults(obj).text, [])
+        }
+        router.get("/sim/ledger") { [self] req, _ in
+            guard let key = req.uri.queryParameters.get("apiKey"), let acc = self.api.engine.accountIndex(apiKey: key) else {
+                return self.errorResponse(APIError(-2014, "API-key format invalid.", http: 400), [])
+            }
+            return self.response(200, self.api.engine.ledger(account: acc).text, [])
         }
         router.post("/sim/balance") { [self] req, _ in
             var r = req
@@ -165,6 +174,9 @@ public final class VenueServer: @unchecked Sendable {
             if let e = o["restTimeouts"] as? [String: Any] { f.timeoutCount = num(e["count"]) ?? 1; f.timeoutMs = num(e["ms"]) ?? 10_000 }
             if let e = o["restDelays"] as? [String: Any] { f.delayCount = num(e["count"]) ?? 1; f.delayMs = num(e["ms"]) ?? 1000 }
             if let e = o["throttle"] as? [String: Any] { f.throttleCount = num(e["count"]) ?? 1 }
+            if let e = o["wsApiErrors"] as? [String: Any] { f.wsRefuseCount = num(e["count"]) ?? 1; f.wsRefuseStatus = num(e["status"]) ?? 503 }
+            if let e = o["wsApiUnknown"] as? [String: Any] { f.wsUnknownCount = num(e["count"]) ?? 1 }
+            if let e = o["ban"] as? [String: Any] { f.banCount = num(e["count"]) ?? 1; f.banSeconds = num(e["seconds"]) ?? 2 }
         }
         if let k = o["dropWebSockets"] { dropped = api.hub.drop(kind: (k as? String) ?? "all") }
         if let g = o["depthGap"] as? [String: Any] { api.engine.withLock { api.engine.gapsToInject += num(g["count"]) ?? 1 } }
@@ -340,6 +352,17 @@ public final class VenueServer: @unchecked Sendable {
                     }
                 }
                 if ep.isOrder { _ = try api.limiter.order(account: account!) }
+                // Fault injection on order requests: refused before execution, or executed with
+                // the answer lost (-1007, "execution status unknown") — the case that tempts a resend.
+                switch ep.isOrder ? api.faults.nextWSAPI() : nil {
+                case .refuse(let status)?:
+                    throw APIError(-1001, "Internal error; unable to process your request. Please try again.", http: status)
+                case .unknownOutcome?:
+                    _ = try? ep.handler(p, account ?? -1)
+                    throw APIError.timeout
+                case nil:
+                    break
+                }
                 result = try ep.handler(p, account ?? -1)
             }
             return J.obj([("id", idJ), ("status", .int(200)), ("result", result),
