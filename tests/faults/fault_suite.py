@@ -324,7 +324,7 @@ class Faults:
         t0 = time.monotonic()
         for at, (kind, what) in self.schedule:
             await asyncio.sleep(max(0.0, t0 + at - time.monotonic()))
-            stamp = f"{time.monotonic() - t0:6.1f}s"
+            stamp = f"{time.monotonic() - t0:6.1f}s {dt.datetime.now(dt.timezone.utc).strftime('%H:%M:%S.%f')[:-3]}"
             if kind == "kill":
                 self.stack.kill9(what)
                 await asyncio.sleep(self.rng.uniform(0.2, 1.5))
@@ -362,6 +362,9 @@ async def read_stream(nats_url, subject, pb_type, max_idle=1.5):
                 msg = await sub.next_msg(timeout=max_idle)
             except Exception:
                 break
+            if pb_type is None:
+                out.append((msg.subject, msg.headers or {}, msg.data, msg.metadata.sequence.stream))
+                continue
             m = pb_type()
             m.ParseFromString(msg.data)
             out.append((msg.subject, msg.headers or {}, m))
@@ -606,11 +609,28 @@ def verify(stack, flow, faults, pb, args, flow_s):
     events_by_order = collections.defaultdict(list)
     for subj, hdr, ev in orders_stream:
         events_by_order[ev.order.order_id].append(ev)
+    raw = []
+    if story_ids:
+        for subj in ("cmd.>", "risk.decisions.>", "routing.decisions.>"):
+            try:
+                raw += asyncio.run(read_stream(nats_url, subj, None, max_idle=0.5))
+            except Exception as e:
+                print(f"  (cannot read {subj}: {e})")
     for oid in dict.fromkeys(story_ids):
         v = venue_by_cid.get(oid)
         print(f"  story {oid} ({flow.accepted.get(oid, {}).get('kind')}), venue: {v[-1]['status'] if v else 'absent'}")
         for ev in events_by_order.get(oid, []):
             print(f"      {ev.source:<13}{pb.orders.OrderEventType.Name(ev.event_type):<36}{pb.orders.OrderStatus.Name(ev.order.status):<30}{ev.reason_text[:60]}")
+        for subj, hdr, data, seq in raw:
+            if oid.encode() in data:
+                extra = ""
+                if hdr.get("Oms-Type") == "oms.v1.RiskDecision":
+                    from oms.v1 import risk_pb2
+                    d = risk_pb2.RiskDecision()
+                    d.ParseFromString(data)
+                    extra = (f"{risk_pb2.RiskDecisionResult.Name(d.result)} {d.reason_text[:50]} (command seq {d.command_sequence}, "
+                             f"at {dt.datetime.fromtimestamp(d.ts_ns / 1e9, dt.timezone.utc).strftime('%H:%M:%S.%f')[:-3]})")
+                print(f"      seq {seq:<6} {subj:<40} {hdr.get('Oms-Type', '')} {hdr.get('Nats-Msg-Id', '')} {extra}")
     print(f"summary: faults {sum(faults.injected.values())}, orders {n_acc}, lost {lost}, duplicated {dup}, mismatched {mismatch}")
     bad = lost + dup + mismatch > 0 or n_acc == 0 or any(m is None for v in faults.ready_ms.values() for m in v)
     print("fault suite: " + ("FAILED" if bad else "passed"))

@@ -75,7 +75,26 @@ void Engine::refresh_limits() {
         s_.inst_state[i].limits = s_.limits.for_instrument(s_.instruments[i].id);
 }
 
-std::uint32_t Engine::upsert_instrument(const InstrumentSpec& spec) {
+std::uint32_t Engine::upsert_instrument(const InstrumentSpec& in) {
+    // The first registration fixes an instrument's scales: the reference
+    // price, open orders and positions are stored at them. A later list at
+    // other scales (a connector quoting 8 decimals) is converted, exactly, or
+    // ignored when it cannot be represented (a tick finer than the scale).
+    InstrumentSpec spec = in;
+    if (const std::uint32_t cur = s_.instruments.find(in.id); cur != InstrumentRegistry::kNotFound) {
+        const InstrumentSpec& c = s_.instruments[cur];
+        if (c.price_scale != in.price_scale || c.qty_scale != in.qty_scale) {
+            spec.price_scale = c.price_scale;
+            spec.qty_scale = c.qty_scale;
+            if (!rescale(in.tick_size, in.price_scale, c.price_scale, spec.tick_size) ||
+                !rescale(in.lot_size, in.qty_scale, c.qty_scale, spec.lot_size) ||
+                !rescale(in.min_qty, in.qty_scale, c.qty_scale, spec.min_qty) ||
+                !rescale(in.max_qty, in.qty_scale, c.qty_scale, spec.max_qty)) {
+                ++s_.stats.instrument_scale_conflicts;
+                return cur;
+            }
+        }
+    }
     std::uint32_t idx = s_.instruments.upsert(spec);
     if (idx != InstrumentRegistry::kNotFound) s_.inst_state[idx].limits = s_.limits.for_instrument(spec.id);
     return idx;
@@ -304,7 +323,19 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
     sd.kind = cmd.kind;
     sd.result = DecisionResult::Accepted;
     HandleStatus st;
-    switch (cmd.kind) {
+    if (forced_ && cmd.kind != CommandKind::None) {
+        if (cmd.kind == CommandKind::NewOrder && forced_->result == DecisionResult::Accepted) {
+            const bool was = replay_;
+            replay_ = true;  // restore the order without re-running the checks
+            st = on_new(cmd, out, sd, ofp);
+            replay_ = was;
+        } else {
+            st = HandleStatus::Ok;
+        }
+        sd.result = forced_->result;
+        sd.reason = forced_->reason;
+        sd.text = forced_->text;
+    } else switch (cmd.kind) {
         case CommandKind::NewOrder: st = on_new(cmd, out, sd, ofp); break;
         case CommandKind::CancelOrder: st = on_cancel(cmd, out, sd); break;
         case CommandKind::AmendOrder: st = on_amend(cmd, out, sd); break;
@@ -425,7 +456,7 @@ HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDec
         }
     } else {
         // Market-type orders are valued at the reference price.
-        if (!fresh && !s_.limits.allow_missing_reference) {
+        if (!fresh && !s_.limits.allow_missing_reference && !replay_) {
             t.put("no fresh reference price for market order");
             return reject(RejectReason::NoReferencePrice);
         }
@@ -450,7 +481,7 @@ HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDec
     const std::uint32_t slot = slot_for(acct, instr);
     if (slot == kNoIndex) { ++s_.stats.table_full; t.put("position table full"); return reject(RejectReason::InvalidRequest); }
 
-    RejectReason r = check_order(acct, instr, slot, o, false, t);
+    RejectReason r = replay_ ? RejectReason::None : check_order(acct, instr, slot, o, false, t);
     if (r != RejectReason::None) return reject(r);
 
     const std::uint32_t idx = s_.orders.acquire();

@@ -28,6 +28,7 @@
 #include "oms/engine/codec.hpp"
 #include "oms/engine/engine.hpp"
 #include "oms/engine/spsc_ring.hpp"
+#include "oms/v1/risk.pb-c.h"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -40,6 +41,7 @@
 #include <cstring>
 #include <memory>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace oms::core {
@@ -293,6 +295,13 @@ class RiskEngineHost final : public EngineHost {
   OutRec* claim_out();
   void build_output(const Output& o, const InItem& it, std::int64_t latency_ns, OutRec& rec);
   void maybe_snapshot(bool force);
+  bool decided_commands_replayed();
+  void load_recorded_decisions();
+  // Decisions published for commands above the ack floor (crash between the
+  // publish and the ack): command sequence → verdict. Startup only.
+  std::unordered_map<std::uint64_t, StoredDecision> recorded_;
+  std::uint64_t decided_floor_ = 0;  // every command at or below was decided
+  bool events_replayed();
   bool write_snapshot_sync();
   std::string path(const char* file) const { return cfg_.data_dir + "/core/" + file; }
 
@@ -472,6 +481,7 @@ nats::Status RiskEngineHost::setup_consumers() {
     }
     suppress_[i] = std::max(floor, marker[i]);
   }
+  load_recorded_decisions();
   {
     const std::span<const std::uint8_t> parts[] = {
         {reinterpret_cast<const std::uint8_t*>(created_.data()), sizeof created_},
@@ -669,6 +679,12 @@ void RiskEngineHost::process(int src, InItem& it) {
   switch (src) {
     case kCommands: {
       ok = codec_->decode_command(data, len, it.seq, *cmd_);
+      engine_->set_replay(it.seq != 0 && it.seq <= suppress_[kCommands]);
+      const StoredDecision* forced = nullptr;
+      if (!recorded_.empty()) {
+        if (auto f = recorded_.find(it.seq); f != recorded_.end()) forced = &f->second;
+      }
+      engine_->force_verdict(forced);
       if (ok) {
         const std::int64_t t0 = mono_ns();
         const HandleStatus st = engine_->handle(*cmd_, out);
@@ -680,6 +696,9 @@ void RiskEngineHost::process(int src, InItem& it) {
         m_.latency_sum_ns.add(static_cast<std::uint64_t>(latency));
         m_.latency_count.add();
       }
+      engine_->force_verdict(nullptr);
+      engine_->set_replay(false);
+      if (forced) recorded_.erase(it.seq);
       break;
     }
     case kControl: {
@@ -701,7 +720,9 @@ void RiskEngineHost::process(int src, InItem& it) {
       break;
     }
     case kOrders:
-      if (!it.skip) {
+      // Our own REJECTED echo is a no-op live (the order never entered the
+      // book); during replay it retires an order restored by a silent command.
+      if (!it.skip || !ready_.load(std::memory_order_relaxed)) {
         ok = codec_->decode_order_event(data, len, *event_);
         if (ok) engine_->handle(*event_, out);
       }
@@ -748,6 +769,65 @@ void RiskEngineHost::process(int src, InItem& it) {
   push_out(last);
 }
 
+void RiskEngineHost::load_recorded_decisions() {
+  recorded_.clear();
+  decided_floor_ = suppress_[kCommands];
+  jsCtx* js = js_->raw();
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr{};
+  if (js_GetStreamInfo(&si, js, "DECISIONS", nullptr, &jerr) != NATS_OK || !si) return;
+  const std::uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
+  jsStreamInfo_Destroy(si);
+  // Newest first, down to the first decision at or below the ack floor:
+  // decisions are published in command order, so that bounds the scan to the
+  // in-flight window at the crash.
+  constexpr std::size_t kMaxScan = 200000;
+  std::size_t scanned = 0;
+  for (std::uint64_t seq = last; seq >= first && seq > 0 && scanned < kMaxScan; --seq, ++scanned) {
+    natsMsg* m = nullptr;
+    if (js_GetMsg(&m, js, "DECISIONS", seq, nullptr, &jerr) != NATS_OK || !m) continue;
+    bool stop = false;
+    if (std::strncmp(natsMsg_GetSubject(m), "risk.decisions.", 15) == 0) {
+      Oms__V1__RiskDecision* d = oms__v1__risk_decision__unpack(
+          nullptr, static_cast<std::size_t>(natsMsg_GetDataLength(m)),
+          reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(m)));
+      if (d) {
+        if (d->command_sequence <= suppress_[kCommands]) {
+          stop = true;
+        } else {
+          StoredDecision v;
+          v.result = static_cast<DecisionResult>(d->result);
+          v.reason = static_cast<RejectReason>(d->reason_code);
+          if (d->reason_text) v.text.put(d->reason_text);
+          recorded_.emplace(d->command_sequence, v);
+          if (d->command_sequence > decided_floor_) decided_floor_ = d->command_sequence;
+        }
+        oms__v1__risk_decision__free_unpacked(d, nullptr);
+      }
+    }
+    natsMsg_Destroy(m);
+    if (stop) break;
+  }
+  log_->info("recorded decisions above the ack floor", {{"count", std::to_string(recorded_.size())},
+                                                         {"ack_floor", std::to_string(suppress_[kCommands])},
+                                                         {"decided_upto", std::to_string(decided_floor_)}});
+}
+
+bool RiskEngineHost::decided_commands_replayed() {
+  if (applied_[kCommands] >= decided_floor_) return true;
+  if (const InItem* f = in_[kCommands]->front(); f && f->seq > decided_floor_) return true;
+  // Commands at or below the floor may have been removed from the stream.
+  return caught_up_[kCommands].load(std::memory_order_acquire) && in_[kCommands]->size_approx() == 0;
+}
+
+bool RiskEngineHost::events_replayed() {
+  for (int src : {kOrders, kTrades}) {
+    if (!consumers_[src].present) continue;
+    if (!caught_up_[src].load(std::memory_order_acquire) || in_[src]->size_approx() != 0) return false;
+  }
+  return true;
+}
+
 void RiskEngineHost::engine_loop() {
   if (cfg_.engine_cpu >= 0) {
     if (int e = pin_current_thread(cfg_.engine_cpu); e != 0)
@@ -764,11 +844,20 @@ void RiskEngineHost::engine_loop() {
       delete s;
     }
     bool any = false;
+    // Startup replay runs in causal order, whatever the I/O threads fetch
+    // first: (1) commands already decided (their orders restored), then
+    // (2) order events and fills for those orders, then (3) commands never
+    // decided, against the state that includes (2). Live, no gate.
+    const bool replaying = !ready_.load(std::memory_order_relaxed);
+    const bool decided_done = !replaying || decided_commands_replayed();
+    const bool events_done = !replaying || (decided_done && events_replayed());
     for (int src = 0; src < kNumSources; ++src) {
       InRing& r = *in_[src];
+      if (replaying && (src == kOrders || src == kTrades || src == kPositions) && !decided_done) continue;
       for (int k = 0; k < 64; ++k) {
         InItem* it = const_cast<InItem*>(r.front());
         if (!it) break;
+        if (src == kCommands && !events_done && it->seq > decided_floor_) break;
         process(src, *it);
         r.pop();
         any = true;

@@ -146,6 +146,7 @@ struct EngineStats {
     std::uint64_t commands = 0, accepted = 0, rejected = 0, duplicates = 0, stale = 0;
     std::uint64_t fills = 0, fill_duplicates = 0, events = 0, event_duplicates = 0;
     std::uint64_t illegal_transitions = 0, unknown_orders = 0, table_full = 0, md_updates = 0;
+    std::uint64_t instrument_scale_conflicts = 0;  // instrument lists ignored: not representable at the fixed scales
 };
 
 class Engine {
@@ -194,7 +195,22 @@ public:
     bool snapshot(void* buf, std::size_t cap) const;
     bool restore(const void* buf, std::size_t len);
 
+    // Replay of commands that were decided before a restart: their decisions
+    // are already published, so a new order is restored without re-running the
+    // state-dependent checks (reference price, limits, throttle), which would
+    // see a different state than the original decision did. An order that was
+    // rejected then is retired again by our own REJECTED event on orders.>.
+    void set_replay(bool on) noexcept { replay_ = on; }
+    // A command decided before a crash whose decision is on the DECISIONS
+    // stream but whose input was not acked: it gets the recorded verdict
+    // again (outputs identical, so Nats-Msg-Id dedup collapses them), never
+    // a second, possibly different, decision. nullptr: decide normally.
+    void force_verdict(const StoredDecision* v) noexcept { forced_ = v; }
+    bool replaying() const noexcept { return replay_; }
+
 private:
+    bool replay_ = false;
+    const StoredDecision* forced_ = nullptr;
     struct State {
         RiskLimitsTable limits;
         InstrumentRegistry instruments;
