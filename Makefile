@@ -14,7 +14,7 @@ APT_PACKAGES := libnats-dev nats-server libssl-dev libcurl4-openssl-dev libproto
                 libyaml-cpp-dev pkg-config python3-venv curl
 SWIFT_PRODUCTS := oms-server binance-spot binance-futures router archiver omsctl oms-bench venue-sim
 
-.PHONY: help deps build build-core build-services build-debug test test-core test-swift test-acceptance test-e2e \
+.PHONY: help deps build build-core build-services build-debug test test-core test-swift test-acceptance test-e2e test-faults test-faults-short \
         test-benchmark bench run proto check-generated golden fmt lint clean fuzz
 
 help:
@@ -45,7 +45,7 @@ build-debug: deps
 	@swift build --build-tests -j $(JOBS)
 
 ## test: what CI runs (.ci/run). C++ tests (ctest) then Swift tests (unit + integration against real nats-server)
-test: deps build-core check-generated test-core test-swift test-acceptance test-e2e
+test: deps build-core check-generated test-core test-swift test-acceptance test-e2e test-faults-short
 	@echo "== all tests passed"
 
 test-core: build-core
@@ -58,6 +58,13 @@ test-swift: build-debug
 ## test-e2e: the whole suite on real processes (fill, risk reject, cancel, duplicate, bad request, oms-server kill -9)
 test-e2e: build-debug build-core
 	@BIN=.build/debug CORE=$(CORE_BUILD)/oms-core scripts/e2e-suite.sh
+
+## test-faults: kill -9 every service, restart nats-server, venue faults under load; checked against venue-sim's ledger
+test-faults: build-debug build-core
+	@BIN=.build/debug CORE=$(CORE_BUILD)/oms-core scripts/fault-suite.sh
+
+test-faults-short: build-debug build-core
+	@BIN=.build/debug CORE=$(CORE_BUILD)/oms-core scripts/fault-suite.sh --short
 
 ## test-acceptance: third-party clients (ccxt, python-binance) against venue-sim
 test-acceptance: build-debug
