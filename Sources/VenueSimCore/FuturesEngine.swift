@@ -207,6 +207,7 @@ public final class FuturesEngine: @unchecked Sendable {
         }
         for (i, a) in config.accounts.enumerated() {
             let acc = FAccount(idx: i)
+            acc.updateTime = t   // assets with updateTime 0 are "uninitialised" to clients (ccxt skips them)
             let bal = a.futuresBalances ?? ["USDT": a.balances["USDT"] ?? "0"]
             for (k, v) in bal.sorted(by: { $0.key < $1.key }) { acc.wallet[k] = Fixed.parse(v) ?? .zero; acc.assetOrder.append(k) }
             accounts.append(acc)
@@ -986,7 +987,7 @@ public final class FuturesEngine: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let m = markLocked(sym)
         return .obj([("symbol", .str(symbols[sym].spec.name)), ("markPrice", .s(m)), ("indexPrice", .s(m)),
-                     ("estimatedSettlePrice", .s(m)), ("lastFundingRate", .s(lastFundingRate[sym])),
+                     ("estimatedSettlePrice", .s(m)), ("lastFundingRate", .s(fundingRateLocked(sym))),
                      ("interestRate", .s(interest)), ("nextFundingTime", .int(nextFundingTime)), ("time", .int(fnow()))])
     }
 
