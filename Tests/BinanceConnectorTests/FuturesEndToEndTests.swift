@@ -117,7 +117,7 @@ import VenueSimCore
         try await publish(Self.command("fut-close", side: .sell, qty: "0.060", reduceOnly: true))
         try await Self.waitFor("fut-close FILLED") { try await status("fut-close") == .filled }
         try await publish(Self.command("fut-rest", side: .buy, qty: "0.010", type: .limit, price: "40000"))
-        try await Self.waitFor("fut-rest NEW") { try await status("fut-rest") == .new }
+        try await Self.waitFor("fut-rest ACCEPTED") { try await status("fut-rest") == .accepted }
         let cancel = Oms_V1_OrderCommand.with { c in
             c.commandID = "cmd-cancel-rest"
             c.cancelOrder = .with { $0.orderID = "fut-rest"; $0.account = "demo"; $0.instrument = .with { $0.exchange = "binance"; $0.market = "futures"; $0.symbol = "BTCUSDT" } }
