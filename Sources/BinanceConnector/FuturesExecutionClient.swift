@@ -228,13 +228,85 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
             }
         case .market:
             p += [("type", "MARKET"), ("quantity", FixedPoint.string(n.quantity))]
+        case .stopMarket, .takeProfitMarket, .stopLimit, .takeProfitLimit:
+            // Conditional orders: POST /fapi/v1/algoOrder (since 2025-12-09 /fapi/v1/order answers -4120).
+            guard n.hasStopPrice, !FixedPoint.isZero(n.stopPrice) else { return .failure(ParseError("\(n.orderType) needs a stop price")) }
+            let type = [.stopMarket: "STOP_MARKET", .takeProfitMarket: "TAKE_PROFIT_MARKET", .stopLimit: "STOP", .takeProfitLimit: "TAKE_PROFIT"][n.orderType]!
+            p += [("algoType", "CONDITIONAL"), ("type", type), ("quantity", FixedPoint.string(n.quantity)), ("triggerPrice", FixedPoint.string(n.stopPrice))]
+            if n.orderType == .stopLimit || n.orderType == .takeProfitLimit {
+                guard n.hasPrice else { return .failure(ParseError("\(n.orderType) needs a price")) }
+                let tif = n.timeInForce == .ioc ? "IOC" : n.timeInForce == .fok ? "FOK" : "GTC"
+                p += [("price", FixedPoint.string(n.price)), ("timeInForce", tif)]
+            }
+            if n.reduceOnly && !hedgeMode { p.append(("reduceOnly", "true")) }
+            p.append(("clientAlgoId", venueClientID))
+            return .success(p)
         default:
-            return .failure(ParseError("order type \(n.orderType) is not supported by the binance futures connector (conditional orders go through /fapi/v1/algoOrder, not wired yet)"))
+            return .failure(ParseError("order type \(n.orderType) is not supported by the binance futures connector"))
         }
         if n.reduceOnly && !hedgeMode { p.append(("reduceOnly", "true")) }
         p.append(("newClientOrderId", venueClientID))
         p.append(("newOrderRespType", "RESULT"))
         return .success(p)
+    }
+
+    public static func isConditional(_ t: Oms_V1_OrderType) -> Bool { [.stopMarket, .takeProfitMarket, .stopLimit, .takeProfitLimit].contains(t) }
+
+    static func algoStatus(_ s: String) -> Oms_V1_OrderStatus? {
+        switch s {
+        case "NEW": .accepted
+        case "CANCELED": .canceled
+        case "EXPIRED": .expired
+        case "REJECTED": .rejected
+        default: nil          // TRIGGERING / TRIGGERED / FINISHED: the triggered order's own events carry the state
+        }
+    }
+
+    /// An algo order's state; its order id is published as the negated algoId until it triggers.
+    func applyAlgo(_ r: FuturesAlgoResponse, symbol: String, venueID: String) async {
+        if let ai = r.actualOrderId.flatMap({ Int64($0) }), ai > 0 { state.withLock { $0.byVenueOrderID[ai] = venueID } }
+        guard let status = r.algoStatus.flatMap(Self.algoStatus) else { return }
+        let current = core.store.withLock { $0.orders[venueID]?.venueOrderID ?? 0 }
+        await core.publishOrderUpdate(venueID: venueID, symbol: symbol, venueOrderID: current > 0 ? current : -r.algoId, status: status,
+                                      filled: nil, cumQuote: nil, timeMs: r.updateTime ?? rest.clock.nowMs(), last: nil)
+    }
+
+    func placeAlgo(_ params: [(String, String)], symbol: String, venueID: String, redelivered: Bool, msg: JetStreamMessage) async -> BinanceExecutionClient.Disposition {
+        var queryFirst = redelivered
+        for _ in 0..<5 {
+            if queryFirst {
+                do {
+                    let r = try rest.decode(FuturesAlgoResponse.self, try await rest.send(.GET, p + "/algoOrder", [("clientAlgoId", venueID)], security: .signed, weight: 1))
+                    await applyAlgo(r, symbol: symbol, venueID: venueID)
+                    return .ack
+                } catch {
+                    if case .rejected(_, let code, _) = error, code == -2013 {} else { return .nak(.seconds(2)) }
+                }
+            }
+            let ts = rest.clock.nowMs()
+            do {
+                let r = try rest.decode(FuturesAlgoResponse.self, try await rest.send(.POST, p + "/algoOrder", params, security: .signed, weight: 0, orders: 1,
+                                                                                 maxWait: .milliseconds(500), timestamp: ts))
+                await applyAlgo(r, symbol: symbol, venueID: venueID)
+                return .ack
+            } catch {
+                switch error {
+                case .rejected(_, let code, _) where code == -4116: queryFirst = true
+                case .rejected(_, let code, let m):
+                    await core.applyReject(venueID: venueID, reason: Self.rejectReason(code: code, msg: m), text: "\(code): \(m)")
+                    return .ack
+                case .rateLimited, .notSent:
+                    await core.applyReject(venueID: venueID, reason: .rateLimited, text: error.description)
+                    return .ack
+                case .unknown:
+                    let waitMs = ts + config.recvWindowMs + 250 - rest.clock.nowMs()
+                    if waitMs > 0 { try? await Task.sleep(for: .milliseconds(waitMs)) }
+                    try? msg.inProgress()
+                    queryFirst = true
+                }
+            }
+        }
+        return .nak(.seconds(2))
     }
 
     func placeOrder(_ n: Oms_V1_NewOrder, symbol: String, redelivered: Bool, msg: JetStreamMessage) async -> BinanceExecutionClient.Disposition {
@@ -252,6 +324,9 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         case .failure(let e):
             await core.applyReject(venueID: venueID, reason: .invalidRequest, text: e.description)
             return .ack
+        }
+        if Self.isConditional(n.orderType) {
+            return await placeAlgo(params, symbol: symbol, venueID: venueID, redelivered: redelivered || known != nil, msg: msg)
         }
         var mustQueryFirst = redelivered || known != nil
         for _ in 0..<5 {
@@ -336,7 +411,14 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
             await core.publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .unknownOrder, text: "order already \(t.status)")
             return .ack
         }
+        let t = core.store.withLock { $0.orders[venueID] }
         do {
+            if let t, Self.isConditional(t.orderType), t.venueOrderID <= 0 {
+                _ = try await rest.send(.DELETE, p + "/algoOrder", [("clientAlgoId", venueID)], security: .signed, weight: 1)
+                let r = try rest.decode(FuturesAlgoResponse.self, try await rest.send(.GET, p + "/algoOrder", [("clientAlgoId", venueID)], security: .signed, weight: 1))
+                await applyAlgo(r, symbol: symbol, venueID: venueID)
+                return .ack
+            }
             let r = try rest.decode(FuturesOrderResponse.self, try await rest.send(.DELETE, p + "/order", [("symbol", symbol), ("origClientOrderId", venueID)],
                                                                                   security: .signed, weight: 1))
             await apply(r, venueID: venueID)
@@ -446,6 +528,9 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
                 logger.warning("position liquidated by the venue", metadata: ["symbol": "\(o.symbol)", "order": "\(o.clientOrderId)"])
                 requestSnapshot("liq.\(E)", .liquidation)
             }
+        case .algoUpdate(let E, let g):
+            await applyAlgo(FuturesAlgoResponse(algoId: g.algoId, clientAlgoId: g.clientAlgoId, symbol: g.symbol, algoStatus: g.status,
+                                                actualOrderId: g.actualOrderId, updateTime: E), symbol: g.symbol, venueID: g.clientAlgoId)
         case .accountUpdate(let E, let a):
             state.withLock { s in
                 for p in a.positions { if let cr = p.accumulatedRealized { s.realized["\(p.symbol)|\(p.positionSide)"] = cr } }

@@ -91,6 +91,16 @@ public struct FuturesAccount: Decodable, Sendable {
     public var positions: [Position]
 }
 
+/// `POST/GET /fapi/v1/algoOrder` (conditional orders).
+public struct FuturesAlgoResponse: Decodable, Sendable, Equatable {
+    public var algoId: Int64
+    public var clientAlgoId: String
+    public var symbol: String?
+    public var algoStatus: String?
+    public var actualOrderId: String?
+    public var updateTime: Int64?
+}
+
 public struct ListenKeyResponse: Decodable, Sendable { public var listenKey: String }
 
 /// Futures user data stream events (`/private/ws/<listenKey>`).
@@ -141,7 +151,17 @@ public enum FuturesUserEvent: Sendable, Equatable {
         enum CodingKeys: String, CodingKey { case reason = "m", balances = "B", positions = "P" }
     }
 
+    public struct AlgoUpdate: Decodable, Sendable, Equatable {
+        public var clientAlgoId: String     // caid
+        public var algoId: Int64            // aid
+        public var symbol: String           // s
+        public var status: String           // X: NEW, CANCELED, TRIGGERING, TRIGGERED, FINISHED, REJECTED, EXPIRED
+        public var actualOrderId: String?   // ai
+        enum CodingKeys: String, CodingKey { case clientAlgoId = "caid", algoId = "aid", symbol = "s", status = "X", actualOrderId = "ai" }
+    }
+
     case orderUpdate(eventTime: Int64, OrderUpdate)
+    case algoUpdate(eventTime: Int64, AlgoUpdate)
     case accountUpdate(eventTime: Int64, AccountData)
     case marginCall(eventTime: Int64)
     case listenKeyExpired
@@ -159,6 +179,7 @@ public enum FuturesUserEvent: Sendable, Equatable {
         switch e {
         case "ORDER_TRADE_UPDATE": return .orderUpdate(eventTime: E, try sub("o", OrderUpdate.self))
         case "ACCOUNT_UPDATE": return .accountUpdate(eventTime: E, try sub("a", AccountData.self))
+        case "ALGO_UPDATE": return .algoUpdate(eventTime: E, try sub("o", AlgoUpdate.self))
         case "MARGIN_CALL": return .marginCall(eventTime: E)
         case "listenKeyExpired": return .listenKeyExpired
         default: return .other(e)

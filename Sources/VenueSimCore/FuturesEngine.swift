@@ -881,8 +881,9 @@ public final class FuturesEngine: @unchecked Sendable {
         let m = FMeta(reduceOnly: algo.reduceOnly && !a.dual, positionSide: algo.positionSide, tif: isLimit ? algo.tif : "GTC",
                       origType: algo.type, closePosition: algo.closePosition, stopPrice: algo.triggerPrice, workingType: algo.workingType,
                       priceProtect: algo.priceProtect)
+        // The triggered order carries the algo order's client id, so clients follow it by the id they chose.
         let o = newOrderLocked(account: a.idx, sym: algo.symbol, side: algo.side, type: isLimit ? .LIMIT : .MARKET, tif: m.tif,
-                               price: isLimit ? algo.price : .zero, qty: qty, clientId: nil, meta: m)
+                               price: isLimit ? algo.price : .zero, qty: qty, clientId: algo.clientAlgoId, meta: m)
         algo.actualOrderId = o.id
         algoUpdate(algo)
         runLocked(o)

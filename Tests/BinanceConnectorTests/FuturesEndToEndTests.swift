@@ -144,6 +144,35 @@ import VenueSimCore
         }
         // Books: synced from /public with the pu procedure.
         try await Self.waitFor("book synced") { md.book("BTCUSDT") != nil }
+
+        // 4. conditional orders through /fapi/v1/algoOrder: one canceled before it triggers, one triggered by a trade.
+        let f = env.server.api.futures
+        let sym = try #require(f.symbol("BTCUSDT"))
+        let mark = f.markPrice(sym)
+        func px(_ d: Int64) -> String { Fixed(raw: (mark.raw / 10_000_000 + d * 10) * 10_000_000).format(decimals: 1) }
+        var far = Self.command("fut-stop-far", side: .buy, qty: "0.010", type: .stopMarket)
+        far.newOrder.stopPrice = FixedPoint.decimal(px(5000))!
+        try await publish(far)
+        try await Self.waitFor("fut-stop-far ACCEPTED") { try await status("fut-stop-far") == .accepted }
+        var cancelFar = cancel
+        cancelFar.commandID = "cmd-cancel-far"
+        cancelFar.cancelOrder.orderID = "fut-stop-far"
+        try await publish(cancelFar)
+        try await Self.waitFor("fut-stop-far CANCELED") { try await status("fut-stop-far") == .canceled }
+        var stop = Self.command("fut-stop", side: .buy, qty: "0.010", type: .stopMarket)
+        stop.newOrder.stopPrice = FixedPoint.decimal(px(30))!
+        try await publish(stop)
+        try await Self.waitFor("fut-stop ACCEPTED") { try await status("fut-stop") == .accepted }
+        f.setMid(sym, Fixed.parse(px(60))!)
+        _ = try f.place(account: 0, NewFuturesOrder(symbol: "BTCUSDT", side: .BUY, type: "MARKET", quantity: Fixed.parse("0.01")!))  // a trade above the trigger
+        try await Self.waitFor("fut-stop FILLED") { try await status("fut-stop") == .filled }
+        try await Self.waitFor("fut-stop fill on TRADES") {
+            try await EndToEndTests.readAll(env.js, stream: "TRADES", filter: "trades.binance.futures.>").compactMap { try? Oms_V1_Fill(serializedBytes: $0.payload) }
+                .contains { $0.orderID == "fut-stop" }
+        }
+        try await Self.waitFor("long 0.01 after the stop") {
+            try await positions().last?.positions.contains { $0.instrument.symbol == "BTCUSDT" && FixedPoint.string($0.quantity) == "0.01" } == true
+        }
         print("binance-futures e2e: \(fills.count) fills = venue trades, \(exec.positionSnapshots) position snapshots, md snapshots \(md.stats.snapshots), deltas \(md.stats.deltas), gaps \(md.stats.gaps)")
         run.cancel(); mdRun.cancel()
         try await Task.sleep(for: .milliseconds(200))
