@@ -328,3 +328,71 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
         }
     }
 }
+
+@Suite struct FuturesStreamTests {
+    /// Everything published on `stream` while `body` runs.
+    func capture(_ e: FuturesEngine, _ streams: [String], _ body: () throws -> Void) async rethrows -> [[String: Any]] {
+        let (id, s) = e.hub.open(combined: false, isAPI: false)
+        e.hub.subscribe(id, streams)
+        try body()
+        e.hub.close(id)
+        var out: [[String: Any]] = []
+        for await t in s { if let o = JSONReader.object(t) { out.append(o) } }
+        return out
+    }
+
+    @Test func userDataEventsMarginCallLiquidationAndExpiry() async throws {
+        let e = FuturesEngine(config: fcfg())
+        let key = try #require(try e.listenKey(account: 0, create: true)["listenKey"].flatMap { if case .str(let k) = $0 { k } else { nil } })
+        let sym = try #require(e.symbol("BTCUSDT"))
+        let ev = try await capture(e, [key]) {
+            try fill(e, .BUY, "1", "60000")
+            e.setMid(sym, F("50250"))      // MB 220, MM 201.25: ratio 0.91 ≥ 0.8 → MARGIN_CALL, no liquidation
+            e.setMid(sym, F("50100"))      // MB 70 < MM 200.5 → liquidated
+            e.advance(ms: 61 * 60_000)     // listenKey validity is 60 min
+        }
+        let kinds = ev.compactMap { $0["e"] as? String }
+        #expect(kinds.first == "ORDER_TRADE_UPDATE" && kinds.contains("ACCOUNT_UPDATE") && kinds.last == "listenKeyExpired")
+        let trade = try #require(ev.first { ($0["o"] as? [String: Any])?["x"] as? String == "TRADE" }?["o"] as? [String: Any])
+        #expect(trade["ps"] as? String == "BOTH" && trade["L"] as? String == "60000.00000000" && trade["n"] as? String == "30.00000000")
+        let mcIndex = try #require(kinds.firstIndex(of: "MARGIN_CALL"))
+        let mc = ev[mcIndex]
+        #expect(mc["cw"] as? String == "9970.00000000")
+        #expect(((mc["p"] as? [[String: Any]])?.first?["mm"] as? String) == "201.25000000")
+        let liq = try #require(ev.first { ($0["o"] as? [String: Any])?["o"] as? String == "LIQUIDATION" && ($0["o"] as? [String: Any])?["x"] as? String == "TRADE" }?["o"] as? [String: Any])
+        #expect((liq["c"] as? String)?.hasPrefix("autoclose-") == true && liq["X"] as? String == "FILLED" && liq["L"] as? String == "50100.00000000")
+        let au = try #require(ev.last { $0["e"] as? String == "ACCOUNT_UPDATE" }?["a"] as? [String: Any])
+        #expect(((au["P"] as? [[String: Any]])?.first?["pa"] as? String) == "0.00000000")
+        #expect(throws: APIError.self) { try e.listenKey(account: 0, create: false) }   // expired: PUT → -1125
+    }
+
+    @Test func fundingFeeEvent() async throws {
+        let e = FuturesEngine(config: fcfg())
+        try fill(e, .BUY, "1", "60000")
+        let key = try #require(try e.listenKey(account: 0, create: true)["listenKey"].flatMap { if case .str(let k) = $0 { k } else { nil } })
+        let ev = try await capture(e, [key]) { e.advance(ms: e.fundingIntervalMs) }
+        let au = try #require(ev.first { $0["e"] as? String == "ACCOUNT_UPDATE" }?["a"] as? [String: Any])
+        #expect(au["m"] as? String == "FUNDING_FEE")
+        #expect(((au["B"] as? [[String: Any]])?.first?["wb"] as? String) == "9964.00000000")
+    }
+
+    @Test func depthDiffsChainPuAndGapsBreakIt() async throws {
+        let e = FuturesEngine(config: fcfg())
+        let ev = try await capture(e, ["btcusdt@depth@100ms"]) {
+            for i in 0..<4 {
+                _ = try e.place(account: 1, fo(.BUY, "1", "5900\(i)"))
+                e.tick(i * 10 + 1)
+            }
+            e.withLock { e.gapsToInject = 1 }
+            _ = try e.place(account: 1, fo(.SELL, "1", "61000"))
+            e.tick(41)
+        }
+        #expect(ev.count == 5)
+        for (a, b) in zip(ev, ev.dropFirst()).prefix(3) {
+            #expect((b["pu"] as? NSNumber)?.int64Value == (a["u"] as? NSNumber)?.int64Value)
+            #expect(((b["U"] as? NSNumber)?.int64Value ?? 0) <= ((b["u"] as? NSNumber)?.int64Value ?? -1))
+        }
+        #expect((ev[4]["pu"] as? NSNumber)?.int64Value != (ev[3]["u"] as? NSNumber)?.int64Value)   // injected gap
+        #expect(ev.allSatisfy { $0["e"] as? String == "depthUpdate" && $0["T"] != nil })
+    }
+}
