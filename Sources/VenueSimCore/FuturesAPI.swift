@@ -210,7 +210,38 @@ extension VenueAPI {
             return .obj([("symbol", .str(f.symbols[s].spec.name)), ("makerCommissionRate", .s(Fixed.bps(f.config.makerCommissionBps))),
                          ("takerCommissionRate", .s(Fixed.bps(f.config.takerCommissionBps))), ("rpiCommissionRate", .s(.zero))])
         }
+        // Spot wallet coin list (GET /sapi/v1/capital/config/getall): what ccxt's fetchCurrencies loads with
+        // default options (binance and binanceusdm) before the markets.
+        let coins = ep(.signed, { _ in 10 }) { [unowned self] _, acc in
+            let a = self.engine.withLock { self.engine.accounts[acc] }
+            var assets = self.engine.withLock { a.assetOrder }
+            for x in f.symbols.flatMap({ [$0.spec.base, $0.spec.quote] }) where !assets.contains(x) { assets.append(x) }
+            return .arr(assets.map { c in
+                let b = self.engine.balance(account: acc, asset: c)
+                return .obj([
+                    ("coin", .str(c)), ("depositAllEnable", .bool(true)), ("withdrawAllEnable", .bool(true)), ("name", .str(c)),
+                    ("free", .s(b.free)), ("locked", .s(b.locked)), ("freeze", .s(.zero)), ("withdrawing", .s(.zero)),
+                    ("ipoing", .s(.zero)), ("ipoable", .s(.zero)), ("storage", .s(.zero)), ("isLegalMoney", .bool(false)),
+                    ("trading", .bool(true)),
+                    ("networkList", .arr([.obj([
+                        ("network", .str(c)), ("coin", .str(c)), ("withdrawIntegerMultiple", .str("0.00000001")), ("isDefault", .bool(true)),
+                        ("depositEnable", .bool(true)), ("withdrawEnable", .bool(true)), ("depositDesc", .str("")), ("withdrawDesc", .str("")),
+                        ("name", .str(c)), ("resetAddressStatus", .bool(false)), ("withdrawFee", .str("0")), ("withdrawMin", .str("0")),
+                        ("withdrawMax", .str("9999999999")), ("minConfirm", .int(1)), ("unLockConfirm", .int(0)), ("sameAddress", .bool(false)),
+                    ])])),
+                ])
+            })
+        }
+        let positionMargin = ep(.signed, { _ in 1 }) { p, acc throws(APIError) in
+            guard let amt = try p.fixed("amount") else { throw APIError.mandatory("amount") }
+            guard let t = try p.int("type"), t == 1 || t == 2 else { throw APIError.mandatory("type") }
+            return try f.modifyIsolatedMargin(account: acc, symbol: p.required("symbol"), side: VenueAPI.positionSide(p) ?? .BOTH,
+                                              amount: amt, add: t == 1)
+        }
+        // No margin trading on the simulator: the cross-margin pair list is empty (ccxt asks with fetchMargins).
+        let marginPairs = ep(.signed, { _ in 1 }) { _, _ in .arr([]) }
         frest = [
+            "GET /sapi/v1/capital/config/getall": coins, "GET /sapi/v1/margin/allPairs": marginPairs, "POST /fapi/v1/positionMargin": positionMargin,
             "GET /fapi/v1/ping": ping, "GET /fapi/v1/time": time, "GET /fapi/v1/exchangeInfo": info, "GET /fapi/v1/depth": depth,
             "GET /fapi/v1/premiumIndex": premium, "GET /fapi/v1/ticker/bookTicker": bookTicker, "GET /fapi/v1/ticker/price": price,
             "GET /fapi/v2/ticker/price": price,

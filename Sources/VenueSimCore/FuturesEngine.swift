@@ -325,6 +325,34 @@ public final class FuturesEngine: @unchecked Sendable {
         return .arr((0..<symbols.count).map(one))
     }
 
+    /// POST /fapi/v1/positionMargin: move margin into (type 1) or out of (type 2) an isolated position.
+    public func modifyIsolatedMargin(account: Int, symbol: String, side: PositionSide, amount: Fixed, add: Bool) throws(APIError) -> J {
+        guard let sym = self.symbol(symbol) else { throw APIError.invalidSymbol }
+        lock.lock(); defer { lock.unlock() }
+        now = fnow()
+        let a = accounts[account]
+        guard a.isolated.contains(sym) else { throw APIError(-4051, "Isolated balance insufficient.") }
+        let ps: PositionSide = a.dual ? side : .BOTH
+        var p = pos(a, sym, ps)
+        if p.amt.isZero { throw APIError(-4050, "Cross balance insufficient.") }
+        let asset = symbols[sym].spec.quote
+        if add {
+            if availableLocked(a, asset) < amount { throw APIError(-4050, "Cross balance insufficient.") }
+            a.wallet[asset, default: .zero] -= amount; p.isolatedWallet += amount
+        } else {
+            let mark = markLocked(sym)
+            let im = FuturesMath.initialMargin(notional: FuturesMath.notional(amt: p.amt, mark: mark), leverage: lev(a, sym))
+            let upnl = FuturesMath.unrealizedPnl(amt: p.amt, entry: p.entry, mark: mark)
+            if p.isolatedWallet - amount + min(.zero, upnl) < im { throw APIError(-4051, "Isolated balance insufficient.") }
+            a.wallet[asset, default: .zero] += amount; p.isolatedWallet -= amount
+        }
+        p.updateTime = now
+        a.positions[key(sym, ps)] = p
+        accountUpdate(a, reason: "MARGIN_TRANSFER", syms: [(sym, ps)])
+        checkLiquidationsLocked()
+        return .obj([("amount", .raw(trim(amount))), ("code", .int(200)), ("msg", .str("Successfully modify position margin.")), ("type", .i(add ? 1 : 2))])
+    }
+
     // MARK: margin
 
     func crossUnPnlLocked(_ a: FAccount, _ asset: String) -> Fixed {
@@ -523,6 +551,12 @@ public final class FuturesEngine: @unchecked Sendable {
         }
         let mark = markLocked(sym)
         let refPrice = r.price ?? mark
+        // PERCENT_PRICE (multiplierUp 1.05 / multiplierDown 0.95 of the mark price)
+        if let px = r.price {
+            let cap = mark + mark.times(Fixed(raw: 5_000_000)), floor = mark - mark.times(Fixed(raw: 5_000_000))
+            if r.side == .BUY && px > cap { throw APIError(-4016, "Limit price can't be higher than \(trim(cap.floored(to: s.spec.tick))).") }
+            if r.side == .SELL && px < floor { throw APIError(-4024, "Limit price can't be lower than \(trim(floor.floored(to: s.spec.tick))).") }
+        }
         if !closing && qty.times(refPrice) < s.spec.minNotional {
             throw APIError(-4164, "Order's notional must be no smaller than \(trim(s.spec.minNotional)) (unless you choose reduce only).")
         }

@@ -245,6 +245,21 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
         #expect(e.wallet(account: 0) == F("3970"))                                   // the cross wallet is untouched
     }
 
+    @Test func isolatedMarginTransfer() throws {
+        let e = FuturesEngine(config: fcfg())
+        _ = try e.setMarginType(account: 0, symbol: "BTCUSDT", type: "ISOLATED")
+        _ = try e.setLeverage(account: 0, symbol: "BTCUSDT", leverage: 10)
+        try fill(e, .BUY, "1", "60000")
+        _ = try e.modifyIsolatedMargin(account: 0, symbol: "BTCUSDT", side: .BOTH, amount: F("1000"), add: true)
+        var p = try #require(e.position(account: 0, symbol: "BTCUSDT"))
+        #expect(p.isolatedWallet == F("7000") && e.wallet(account: 0) == F("2970"))
+        #expect(p.liquidationPrice == F("53216.08040201"))          // (7,000 + 50 − 60,000)/(0.005 − 1)
+        expectCode(-4051) { () throws(APIError) in _ = try e.modifyIsolatedMargin(account: 0, symbol: "BTCUSDT", side: .BOTH, amount: F("1500"), add: false) }
+        _ = try e.modifyIsolatedMargin(account: 0, symbol: "BTCUSDT", side: .BOTH, amount: F("1000"), add: false)
+        p = try #require(e.position(account: 0, symbol: "BTCUSDT"))
+        #expect(p.isolatedWallet == F("6000"))
+    }
+
     @Test func fundingEveryIntervalOfSimulatedTime() throws {
         let e = FuturesEngine(config: fcfg())
         try fill(e, .BUY, "1", "60000")
@@ -284,8 +299,11 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
         expectCode(-2019) { () throws(APIError) in _ = try e.place(account: 0, fo(.BUY, "4", "60000")) }       // IM 12,000 > 10,000
         _ = try e.place(account: 0, fo(.BUY, "3", "50000"))                             // IM 7,500 held by the order
         #expect(e.available(account: 0) == F("2500"))
-        expectCode(-5022) { () throws(APIError) in _ = try e.place(account: 0, fo(.SELL, "0.01", "49000", tif: "GTX")) }   // would take
-        expectCode(-5021) { () throws(APIError) in _ = try e.place(account: 0, fo(.SELL, "5", "49000", tif: "FOK")) }
+        expectCode(-4016) { () throws(APIError) in _ = try e.place(account: 0, fo(.BUY, "0.01", "63000.1")) }   // > mark × 1.05
+        expectCode(-4024, "Limit price can't be lower than 57000.") { () throws(APIError) in _ = try e.place(account: 0, fo(.SELL, "0.01", "56999.9")) }
+        _ = try e.place(account: 1, fo(.BUY, "1", "59000"))
+        expectCode(-5022) { () throws(APIError) in _ = try e.place(account: 0, fo(.SELL, "0.01", "58000", tif: "GTX")) }   // would take
+        expectCode(-5021) { () throws(APIError) in _ = try e.place(account: 0, fo(.SELL, "5", "58000", tif: "FOK")) }
     }
 }
 

@@ -65,11 +65,13 @@ def admin(port, path, body):
 def exchange(port):
     ex = ccxt.binanceusdm({
         "apiKey": KEY, "secret": SECRET, "enableRateLimit": False,
-        "options": {"adjustForTimeDifference": False, "fetchCurrencies": False, "warnOnFetchOpenOrdersWithoutSymbol": False},
+        "options": {"adjustForTimeDifference": False, "warnOnFetchOpenOrdersWithoutSymbol": False},
     })
+    # default options: load_markets also fetches currencies from the spot host (/sapi/v1/capital/config/getall)
     for k, v in list(ex.urls["api"].items()):
-        if isinstance(v, str) and v.startswith("https://fapi.binance.com"):
-            ex.urls["api"][k] = v.replace("https://fapi.binance.com", f"http://127.0.0.1:{port}")
+        for host in ("https://fapi.binance.com", "https://api.binance.com"):
+            if isinstance(v, str) and v.startswith(host):
+                ex.urls["api"][k] = v.replace(host, f"http://127.0.0.1:{port}")
     return ex
 
 
@@ -93,7 +95,8 @@ def run_ccxt(port):
         assert b["swap"] and b["linear"] and b["settle"] == "USDT" and b["contractSize"] == 1, b
         assert b["precision"]["price"] == 0.1 and b["precision"]["amount"] == 0.001, b["precision"]
         assert b["limits"]["amount"]["min"] == 0.001 and b["limits"]["cost"]["min"] == 100, b["limits"]
-        return f"{len(m)} markets, {SYM} tick {b['precision']['price']} step {b['precision']['amount']}"
+        assert "USDT" in ex.currencies and "BTC" in ex.currencies, list(ex.currencies)[:5]
+        return f"{len(m)} markets, {len(ex.currencies)} currencies, {SYM} tick {b['precision']['price']} step {b['precision']['amount']}"
     check("usdm.load_markets", load)
 
     def leverage():
@@ -172,7 +175,8 @@ def run_ccxt(port):
                                                        "quantity": "0.0015", "price": "50000"}), -4023)
         expect_error(lambda: ex.create_order(SYM, "limit", "buy", 0.001, 50000), -4164)
         expect_error(lambda: ex.create_order(SYM, "limit", "buy", 50, 60000), -2019)
-        return "-2022 reduce-only, -4120 use algo API, -4023 step, -4164 notional, -2019 margin"
+        expect_error(lambda: ex.create_order(SYM, "limit", "buy", 0.01, 70000), -4016)
+        return "-2022 reduce-only, -4120 use algo API, -4023 step, -4164 notional, -2019 margin, -4016 percent price"
     check("usdm.rejections", rejections)
 
     def premium():
