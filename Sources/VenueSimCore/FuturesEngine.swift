@@ -1387,7 +1387,19 @@ public final class FuturesEngine: @unchecked Sendable {
         clockOffset += ms
         now = fnow()
         fundingLocked()
+        expireGTDLocked()
         expireListenKeysLocked()
+    }
+
+    /// GTD orders end as EXPIRED at their goodTillDate (simulated time).
+    func expireGTDLocked() {
+        for a in accounts {
+            for o in a.orders.values where o.status.isOpen {
+                guard let m = meta[o.id], m.tif == "GTD", m.goodTillDate > 0, m.goodTillDate <= now else { continue }
+                books[o.symbol].remove(o)
+                finishLocked(o, .EXPIRED, x: "EXPIRED")
+            }
+        }
     }
 
     func expireListenKeysLocked() {
@@ -1423,7 +1435,7 @@ public final class FuturesEngine: @unchecked Sendable {
         if n % 10 == 0 { publishMarkPrices(everySecond: true) }
         if n % 30 == 0 { publishMarkPrices(everySecond: false) }
         fundingLocked()
-        if n % 10 == 0 { expireListenKeysLocked() }
+        if n % 10 == 0 { expireListenKeysLocked(); expireGTDLocked() }
     }
 
     func publishMarkPrices(everySecond: Bool) {

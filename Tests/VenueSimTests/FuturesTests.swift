@@ -245,6 +245,21 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
         #expect(e.wallet(account: 0) == F("3970"))                                   // the cross wallet is untouched
     }
 
+    @Test func gtdOrdersExpireAtTheirDate() throws {
+        let e = FuturesEngine(config: fcfg())
+        var r = fo(.BUY, "0.01", "59000", tif: "GTD")
+        expectCode(-1102) { () throws(APIError) in _ = try e.place(account: 0, r) }
+        r.goodTillDate = e.fnow() + 60_000
+        expectCode(-4415) { () throws(APIError) in _ = try e.place(account: 0, r) }             // must be > now + 600 s
+        r.goodTillDate = e.fnow() + 700_000
+        let o = try e.place(account: 0, r)
+        #expect(o.s("status") == "NEW" && o.s("timeInForce") == "GTD")
+        e.advance(ms: 600_000)
+        #expect(try e.query(account: 0, symbol: "BTCUSDT", orderId: o.n("orderId"), origClientOrderId: nil).s("status") == "NEW")
+        e.advance(ms: 100_001)
+        #expect(try e.query(account: 0, symbol: "BTCUSDT", orderId: o.n("orderId"), origClientOrderId: nil).s("status") == "EXPIRED")
+    }
+
     @Test func isolatedMarginTransfer() throws {
         let e = FuturesEngine(config: fcfg())
         _ = try e.setMarginType(account: 0, symbol: "BTCUSDT", type: "ISOLATED")
