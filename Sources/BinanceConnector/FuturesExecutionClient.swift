@@ -69,7 +69,17 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
 
     public func run() async throws {
         await core.syncTimeWithRetry()
-        try await applySettings()
+        // Settings: retried while the venue is unreachable; a refusal or a read-back mismatch stops the connector.
+        var delay: Duration = .milliseconds(200)
+        while true {
+            do { try await applySettings(); break } catch let e as BinanceError {
+                if case .rejected = e { throw e }
+                logger.warning("applying futures settings failed, retrying", metadata: ["error": "\(e)"])
+                health?.set("venue_settings", ok: false, detail: "\(e)")
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
         try await core.loadOMSView()
         health?.set("venue_session", ok: false, detail: "user data stream connecting")
         try await withThrowingTaskGroup(of: Void.self) { group in
