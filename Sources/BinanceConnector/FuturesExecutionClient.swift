@@ -199,10 +199,7 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
             }
             for t in targets { _ = await cancelOrder(Oms_V1_CancelOrder.with { $0.orderID = t.orderID; $0.account = t.account }, symbol: t.symbol) }
             d = .ack
-        case .amendOrder(let a):
-            await core.publishReject(orderID: a.orderID, symbol: symbol, type: .amendRejected, reason: .venueRejected,
-                                     text: "amend is not supported by the binance futures connector")
-            d = .ack
+        case .amendOrder(let a): d = await amendOrder(a, symbol: a.instrument.symbol.isEmpty ? symbol : a.instrument.symbol)
         case nil: d = .term
         }
         if case .ack = d { core.store.withLock { _ = $0.doneCommands.insert(cmd.commandID) } }
@@ -444,6 +441,57 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
                 await core.publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .rateLimited, text: error.description)
                 return .ack
             }
+        }
+    }
+
+    /// PUT /fapi/v1/order (LIMIT orders: new price and/or quantity, queue priority lost). Success publishes an
+    /// AMENDED event with the new terms; the venue may cancel instead (quantity ≤ executed, GTX that would take).
+    func amendOrder(_ a: Oms_V1_AmendOrder, symbol: String) async -> BinanceExecutionClient.Disposition {
+        let venueID = ClientOrderID.venueID(forOrderID: a.orderID)
+        guard let t = core.store.withLock({ $0.orders[venueID] }), !t.isTerminal,
+              t.orderType == .limit || t.orderType == .limitMaker, let side = BinanceMapping.side(t.side) else {
+            await core.publishReject(orderID: a.orderID, symbol: symbol, type: .amendRejected, reason: .unknownOrder,
+                                     text: "only open LIMIT orders can be amended on Binance futures")
+            return .ack
+        }
+        let qty = a.hasNewQuantity ? a.newQuantity : t.quantity
+        let price = a.hasNewPrice ? a.newPrice : t.price
+        do {
+            let r = try rest.decode(FuturesOrderResponse.self, try await rest.send(.PUT, p + "/order", [
+                ("symbol", symbol), ("origClientOrderId", venueID), ("side", side),
+                ("quantity", FixedPoint.string(qty)), ("price", FixedPoint.string(price)),
+            ], security: .signed, weight: 1, orders: 1))
+            if r.status == "NEW" || r.status == "PARTIALLY_FILLED" {
+                let updated: TrackedOrder? = core.store.withLock { s in
+                    guard var t = s.orders[venueID] else { return nil }
+                    t.quantity = qty; t.price = price
+                    t.updatedNs = (r.updateTime ?? 0) * 1_000_000
+                    s.orders[venueID] = t
+                    return t
+                }
+                if let t = updated {
+                    let event = Oms_V1_OrderEvent.with { e in
+                        e.eventType = .amended
+                        e.order = t.order(exchange: exchange, market: market)
+                        e.source = producer
+                        e.tsEventNs = t.updatedNs
+                        e.tsInitNs = Int64(Date().timeIntervalSince1970 * 1e9)
+                        e.eventID = "\(exchange).\(market).\(symbol).o\(r.orderId).amended.\(FixedPoint.string(qty)).\(FixedPoint.string(price))"
+                    }
+                    await core.publish(event, subject: try? Subjects.orders(exchange: exchange, market: market, symbol: symbol), id: event.eventID)
+                }
+            }
+            await apply(r, venueID: venueID)
+            return .ack
+        } catch {
+            switch error {
+            case .unknown: return .nak(.seconds(1))
+            case .rejected(_, let code, let m):
+                await core.publishReject(orderID: a.orderID, symbol: symbol, type: .amendRejected, reason: Self.rejectReason(code: code, msg: m), text: "\(code): \(m)")
+            default:
+                await core.publishReject(orderID: a.orderID, symbol: symbol, type: .amendRejected, reason: .rateLimited, text: error.description)
+            }
+            return .ack
         }
     }
 

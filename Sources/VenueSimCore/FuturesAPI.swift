@@ -156,6 +156,13 @@ extension VenueAPI {
         let cancel = ep(.signed, { _ in 1 }) { p, acc throws(APIError) in
             try f.cancel(account: acc, symbol: p.required("symbol"), orderId: p.int("orderId"), origClientOrderId: p["origClientOrderId"])
         }
+        let modify = ep(.signed, order: true, { _ in 1 }) { p, acc throws(APIError) in
+            guard let side = Side(rawValue: try p.required("side")) else { throw APIError.invalidSide }
+            guard let q = try p.fixed("quantity") else { throw APIError.mandatory("quantity") }
+            guard let px = try p.fixed("price") else { throw APIError.mandatory("price") }
+            return try f.modify(account: acc, symbol: p.required("symbol"), orderId: p.int("orderId"), origClientOrderId: p["origClientOrderId"],
+                                side: side, quantity: q, price: px)
+        }
         let query = ep(.signed, { _ in 1 }) { p, acc throws(APIError) in
             try f.query(account: acc, symbol: p.required("symbol"), orderId: p.int("orderId"), origClientOrderId: p["origClientOrderId"])
         }
@@ -245,7 +252,7 @@ extension VenueAPI {
             "GET /fapi/v1/ping": ping, "GET /fapi/v1/time": time, "GET /fapi/v1/exchangeInfo": info, "GET /fapi/v1/depth": depth,
             "GET /fapi/v1/premiumIndex": premium, "GET /fapi/v1/ticker/bookTicker": bookTicker, "GET /fapi/v1/ticker/price": price,
             "GET /fapi/v2/ticker/price": price,
-            "POST /fapi/v1/order": newOrder, "POST /fapi/v1/order/test": testOrder, "DELETE /fapi/v1/order": cancel,
+            "POST /fapi/v1/order": newOrder, "PUT /fapi/v1/order": modify, "POST /fapi/v1/order/test": testOrder, "DELETE /fapi/v1/order": cancel,
             "GET /fapi/v1/order": query, "GET /fapi/v1/openOrder": openOrder, "GET /fapi/v1/openOrders": openOrders,
             "DELETE /fapi/v1/allOpenOrders": cancelAll, "GET /fapi/v1/allOrders": allOrders, "GET /fapi/v1/userTrades": userTrades,
             "POST /fapi/v1/algoOrder": algoNew, "DELETE /fapi/v1/algoOrder": algoCancel, "GET /fapi/v1/algoOrder": algoQuery,

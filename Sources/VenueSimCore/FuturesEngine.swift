@@ -765,6 +765,54 @@ public final class FuturesEngine: @unchecked Sendable {
         return orderObject(o, query: false)
     }
 
+    /// PUT /fapi/v1/order: new price and quantity for an open LIMIT order (it loses queue priority). A partially
+    /// filled order amended to ≤ its executed quantity, or a GTX order whose new price would take, is canceled.
+    public func modify(account: Int, symbol: String, orderId: Int64?, origClientOrderId: String?, side: Side,
+                       quantity: Fixed, price: Fixed) throws(APIError) -> J {
+        guard let sym = self.symbol(symbol) else { throw APIError.invalidSymbol }
+        if orderId == nil && origClientOrderId == nil { throw APIError.mandatory("orderId") }
+        let s = symbols[sym]
+        lock.lock(); defer { lock.unlock() }
+        now = fnow()
+        let a = accounts[account]
+        let found: Order? = orderId.map { a.orders[$0] } ?? origClientOrderId.flatMap { a.byClientId["\(sym)|\($0)"] }
+        guard let o = found, o.symbol == sym, o.status.isOpen, o.type == .LIMIT, var m = meta[o.id] else { throw APIError.orderDoesNotExist }
+        guard side == o.side else { throw APIError.invalidSide }
+        if quantity == o.origQty && price == o.price { throw APIError(-5027, "No need to modify the order.") }
+        try checkFilters(s, qty: quantity, price: price, market: false)
+        let mark = markLocked(sym)
+        let cap = mark + mark.times(Fixed(raw: 5_000_000)), floor = mark - mark.times(Fixed(raw: 5_000_000))
+        if side == .BUY && price > cap { throw APIError(-4016, "Limit price can't be higher than \(trim(cap.floored(to: s.spec.tick))).") }
+        if side == .SELL && price < floor { throw APIError(-4024, "Limit price can't be lower than \(trim(floor.floored(to: s.spec.tick))).") }
+        let book = books[sym]
+        if quantity <= o.executed || (m.tif == "GTX" && crosses(book, side, price)) {
+            book.remove(o)
+            finishLocked(o, .CANCELED, x: "CANCELED")
+            afterChangeLocked(sym)
+            return orderObject(o, query: false)
+        }
+        if !m.reduceOnly {
+            let before = openOrderIMLocked(a, sym)
+            o.status = .CANCELED
+            let after = openOrderIMLocked(a, sym, extra: (side, m.positionSide, quantity - o.executed, price))
+            o.status = o.executed.isPositive ? .PARTIALLY_FILLED : .NEW
+            if after - before > availableLocked(a, s.spec.quote) { throw FErr.marginInsufficient }
+        }
+        book.remove(o)
+        let n = Order(id: o.id, clientOrderId: o.clientOrderId, symbol: sym, account: account, side: side, type: .LIMIT, tif: o.tif,
+                      price: price, origQty: quantity, origQuoteQty: .zero, stopPrice: o.stopPrice, time: o.time, isWorking: true, stp: o.stp)
+        n.executed = o.executed; n.cumQuote = o.cumQuote; n.status = o.status; n.updateTime = now
+        o.status = .CANCELED   // the replaced object is gone from every index
+        a.orders[n.id] = n
+        a.byClientId["\(sym)|\(n.clientOrderId)"] = n
+        m.lastRealized = .zero
+        meta[n.id] = m
+        orderUpdate(n, x: "AMENDMENT")
+        runLocked(n)
+        afterChangeLocked(sym)
+        return orderObject(n, query: false)
+    }
+
     public func cancelAll(account: Int, symbol: String) throws(APIError) -> J {
         guard let sym = self.symbol(symbol) else { throw APIError.invalidSymbol }
         lock.lock(); defer { lock.unlock() }

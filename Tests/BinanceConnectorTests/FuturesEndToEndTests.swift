@@ -118,6 +118,18 @@ import VenueSimCore
         try await Self.waitFor("fut-close FILLED") { try await status("fut-close") == .filled }
         try await publish(Self.command("fut-rest", side: .buy, qty: "0.010", type: .limit, price: "40000"))
         try await Self.waitFor("fut-rest ACCEPTED") { try await status("fut-rest") == .accepted }
+        let amend = Oms_V1_OrderCommand.with { c in
+            c.commandID = "cmd-amend-rest"
+            c.amendOrder = .with { $0.orderID = "fut-rest"; $0.account = "demo"; $0.newPrice = FixedPoint.decimal("41000")!
+                                   $0.instrument = .with { $0.exchange = "binance"; $0.market = "futures"; $0.symbol = "BTCUSDT" } }
+        }
+        try await publish(amend)
+        try await Self.waitFor("fut-rest AMENDED to 41000") {
+            try await Self.events(env.js).contains { $0.order.orderID == "fut-rest" && $0.eventType == .amended && FixedPoint.string($0.order.price) == "41000" }
+        }
+        let venueOrder = try rest.decode(FuturesOrderResponse.self, try await rest.send(.GET, "/fapi/v1/order", [("symbol", "BTCUSDT"), ("origClientOrderId", "fut-rest")],
+                                                                                         security: .signed, weight: 1))
+        #expect(venueOrder.price.flatMap(FixedPoint.decimal).map(FixedPoint.string) == "41000" && venueOrder.status == "NEW")
         let cancel = Oms_V1_OrderCommand.with { c in
             c.commandID = "cmd-cancel-rest"
             c.cancelOrder = .with { $0.orderID = "fut-rest"; $0.account = "demo"; $0.instrument = .with { $0.exchange = "binance"; $0.market = "futures"; $0.symbol = "BTCUSDT" } }

@@ -245,6 +245,25 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
         #expect(e.wallet(account: 0) == F("3970"))                                   // the cross wallet is untouched
     }
 
+    @Test func modifyLimitOrders() throws {
+        let e = FuturesEngine(config: fcfg())
+        let o = try e.place(account: 0, fo(.BUY, "1", "59000"))
+        let id = o.n("orderId")
+        expectCode(-5027) { () throws(APIError) in _ = try e.modify(account: 0, symbol: "BTCUSDT", orderId: id, origClientOrderId: nil, side: .BUY, quantity: F("1"), price: F("59000")) }
+        expectCode(-4014) { () throws(APIError) in _ = try e.modify(account: 0, symbol: "BTCUSDT", orderId: id, origClientOrderId: nil, side: .BUY, quantity: F("1"), price: F("59000.05")) }
+        let m = try e.modify(account: 0, symbol: "BTCUSDT", orderId: id, origClientOrderId: nil, side: .BUY, quantity: F("2"), price: F("59100"))
+        #expect(m.s("price") == "59100.00000000" && m.s("origQty") == "2.00000000" && m.s("status") == "NEW" && m.n("orderId") == id)
+        expectCode(-2019) { () throws(APIError) in _ = try e.modify(account: 0, symbol: "BTCUSDT", orderId: id, origClientOrderId: nil, side: .BUY, quantity: F("4"), price: F("59100")) }
+        // amended to cross: it executes against the resting sell
+        _ = try e.place(account: 1, fo(.SELL, "0.5", "59500"))
+        let x = try e.modify(account: 0, symbol: "BTCUSDT", orderId: id, origClientOrderId: nil, side: .BUY, quantity: F("2"), price: F("59500"))
+        #expect(x.s("status") == "PARTIALLY_FILLED" && x.s("executedQty") == "0.50000000")
+        #expect(e.position(account: 0, symbol: "BTCUSDT")?.amt == F("0.5"))
+        // quantity ≤ executed cancels
+        let c = try e.modify(account: 0, symbol: "BTCUSDT", orderId: id, origClientOrderId: nil, side: .BUY, quantity: F("0.5"), price: F("59000"))
+        #expect(c.s("status") == "CANCELED")
+    }
+
     @Test func gtdOrdersExpireAtTheirDate() throws {
         let e = FuturesEngine(config: fcfg())
         var r = fo(.BUY, "0.01", "59000", tif: "GTD")
