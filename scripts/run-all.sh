@@ -41,6 +41,9 @@ start oms-core "$BIN/oms-core" --config "$CONFIG"
 # Real deployments set these from the secrets provider (env, *_FILE, Vault).
 export BINANCE_SPOT_API_KEY=${BINANCE_SPOT_API_KEY:-demo-ed25519-api-key-00000000000000000000000000000000000000000003}
 export BINANCE_SPOT_ED25519_PRIVATE_KEY_FILE=${BINANCE_SPOT_ED25519_PRIVATE_KEY_FILE:-configs/venue-sim-demo-ed25519.pem}
+# binance-futures trades USDⓈ-M perpetuals on venue-sim's demo2 account (HMAC; demo keys only).
+export BINANCE_FUTURES_API_KEY=${BINANCE_FUTURES_API_KEY:-demo-api-key-0000000000000000000000000000000000000000000000000002}
+export BINANCE_FUTURES_API_SECRET=${BINANCE_FUTURES_API_SECRET:-demo-secret-0000000000000000000000000000000000000000000000000002}
 for svc in oms-server router binance-spot binance-futures archiver; do
   start "$svc" "$BIN/$svc" --config "$CONFIG"
 done

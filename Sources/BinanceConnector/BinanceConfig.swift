@@ -58,11 +58,12 @@ public struct BinanceVenueConfig: Sendable {
         if let ws = venue.wsURL {
             // One override serves both the WebSocket API and the streams (venue-sim serves both on one port).
             var base = Self.trimSlash(ws)
-            for suffix in ["/ws-api/v3", "/ws-fapi/v1", "/stream", "/ws"] where base.hasSuffix(suffix) {
+            for suffix in ["/ws-api/v3", "/ws-fapi/v1", "/stream", "/ws", "/public", "/private", "/market"] where base.hasSuffix(suffix) {
                 base.removeLast(suffix.count)
             }
             wsAPIURL = base + (product == .spot ? "/ws-api/v3" : "/ws-fapi/v1")
-            streamBaseURL = base
+            // Futures streams are routed: depth/bookTicker under /public, user data under /private.
+            streamBaseURL = product == .spot ? base : (base.hasSuffix("/public") ? base : base + "/public")
         } else {
             wsAPIURL = defaults.wsAPI
             streamBaseURL = defaults.stream

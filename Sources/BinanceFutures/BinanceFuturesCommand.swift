@@ -1,4 +1,5 @@
 import ArgumentParser
+import BinanceConnector
 import OMSCore
 
 @main
@@ -10,6 +11,8 @@ struct BinanceFuturesCommand: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await OMSServiceRunner.run(service: "binance-futures", options: options)
+        try await OMSServiceRunner.run(service: "binance-futures", options: options) { runtime in
+            try await BinanceFuturesAdapter.run(runtime: runtime)
+        }
     }
 }

@@ -1,4 +1,4 @@
-// venue-sim: a protocol-faithful Binance spot venue for tests, demos and benchmarks.
+// venue-sim: a protocol-faithful Binance venue (spot and USDⓈ-M futures) for tests, demos and benchmarks.
 import ArgumentParser
 import Foundation
 import Logging
@@ -8,7 +8,7 @@ import VenueSimCore
 struct VenueSimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "venue-sim",
-        abstract: "Simulated Binance spot venue: REST /api/v3, WebSocket API /ws-api/v3, streams /ws and /stream.",
+        abstract: "Simulated Binance venue: spot (REST /api/v3, WebSocket API /ws-api/v3, streams /ws and /stream) and USDⓈ-M futures (REST /fapi, streams /public /market /private).",
         subcommands: [Serve.self, Bench.self],
         defaultSubcommand: Serve.self)
 }

@@ -1,7 +1,7 @@
 // Binance spot endpoints, shared by REST (/api/v3/...) and the WebSocket API (/ws-api/v3 methods).
 import Foundation
 
-public enum Security: Sendable { case none, signed }
+public enum Security: Sendable { case none, signed, apiKey }  // apiKey: X-MBX-APIKEY only (USER_STREAM)
 
 public struct Endpoint: Sendable {
     public var security: Security
@@ -18,13 +18,20 @@ public final class VenueAPI: @unchecked Sendable {
     public let config: SimConfig
     public private(set) var rest: [String: Endpoint] = [:]   // "GET /api/v3/order"
     public private(set) var ws: [String: Endpoint] = [:]     // "order.place"
+    /// USDⓈ-M futures: its own engine, stream hub (/public, /market, /private) and REST table ("GET /fapi/v1/order").
+    public let futures: FuturesEngine
+    public let fhub: Hub
+    public internal(set) var frest: [String: Endpoint] = [:]
 
     public init(config: SimConfig) {
         self.config = config
         hub = Hub()
         engine = Engine(config: config, sink: hub)
         limiter = RateLimiter(config.rateLimits)
+        fhub = Hub()
+        futures = FuturesEngine(config: config, hub: fhub)
         register()
+        registerFutures()
     }
 
     func sym(_ p: Params) throws(APIError) -> Int {

@@ -11,10 +11,12 @@ public struct SimConfig: Codable, Sendable {
     public var symbols: [SymbolConfig] = []
     public var liquidity: LiquidityConfig = .init()
     public var rateLimits: RateLimitConfig = .init()
+    /// USDⓈ-M futures (/fapi); nil = no futures symbols (see FuturesConfig.swift).
+    public var futures: FuturesConfig? = nil
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case host, port, seed, maxBodyBytes, accounts, symbols, liquidity, rateLimits }
+    enum CodingKeys: String, CodingKey { case host, port, seed, maxBodyBytes, accounts, symbols, liquidity, rateLimits, futures }
     public init(from d: Decoder) throws {
         let c = try d.container(keyedBy: CodingKeys.self)
         host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
@@ -25,6 +27,7 @@ public struct SimConfig: Codable, Sendable {
         symbols = try c.decodeIfPresent([SymbolConfig].self, forKey: .symbols) ?? []
         liquidity = try c.decodeIfPresent(LiquidityConfig.self, forKey: .liquidity) ?? .init()
         rateLimits = try c.decodeIfPresent(RateLimitConfig.self, forKey: .rateLimits) ?? .init()
+        futures = try c.decodeIfPresent(FuturesConfig.self, forKey: .futures)
     }
 
     public static func load(path: String) throws -> SimConfig {
@@ -44,10 +47,14 @@ public struct AccountConfig: Codable, Sendable {
     public var makerCommissionBps: Int?
     public var takerCommissionBps: Int?
     public var balances: [String: String]
+    /// USDⓈ-M futures wallet (margin assets); default: the spot USDT balance.
+    public var futuresBalances: [String: String]?
     public init(name: String, apiKey: String, secretKey: String? = nil, ed25519PublicKey: String? = nil,
-                makerCommissionBps: Int? = nil, takerCommissionBps: Int? = nil, balances: [String: String]) {
+                makerCommissionBps: Int? = nil, takerCommissionBps: Int? = nil, balances: [String: String],
+                futuresBalances: [String: String]? = nil) {
         self.name = name; self.apiKey = apiKey; self.secretKey = secretKey; self.ed25519PublicKey = ed25519PublicKey
         self.makerCommissionBps = makerCommissionBps; self.takerCommissionBps = takerCommissionBps; self.balances = balances
+        self.futuresBalances = futuresBalances
     }
 }
 

@@ -82,6 +82,11 @@ public final class VenueServer: @unchecked Sendable {
                 let key = request.headers[HTTPField.Name("X-MBX-APIKEY")!]
                 account = try api.authenticate(apiKey: key, payload: payload, signature: sig,
                                                timestamp: params["timestamp"], recvWindow: params["recvWindow"])
+            } else if ep.security == .apiKey {
+                let key = request.headers[HTTPField.Name("X-MBX-APIKEY")!]
+                guard let k = key, !k.isEmpty else { throw APIError.apiKeyFormat }
+                guard let acc = api.engine.accountIndex(apiKey: k) else { throw APIError.rejectedKey }
+                account = acc
             }
             if ep.isOrder {
                 let (c10, cd) = try api.limiter.order(account: account)
@@ -102,7 +107,7 @@ public final class VenueServer: @unchecked Sendable {
 
     public func buildRouter() -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
-        for (key, ep) in api.rest {
+        for (key, ep) in api.rest.merging(api.frest, uniquingKeysWith: { a, _ in a }) {
             let parts = key.split(separator: " ")
             let method: HTTPRequest.Method = parts[0] == "GET" ? .get : parts[0] == "POST" ? .post : parts[0] == "PUT" ? .put : .delete
             router.on(RouterPath(String(parts[1])), method: method) { [self] req, _ in await self.handleREST(req, ep) }
@@ -163,6 +168,7 @@ public final class VenueServer: @unchecked Sendable {
         router.ws("/ws-api/v3") { _, _ in .upgrade([:]) } onUpgrade: { [self] inbound, outbound, _ in
             try await self.runWSAPI(inbound, outbound)
         }
+        addFuturesRoutes(router)
         return router
     }
 
@@ -178,8 +184,14 @@ public final class VenueServer: @unchecked Sendable {
             if let e = o["wsApiUnknown"] as? [String: Any] { f.wsUnknownCount = num(e["count"]) ?? 1 }
             if let e = o["ban"] as? [String: Any] { f.banCount = num(e["count"]) ?? 1; f.banSeconds = num(e["seconds"]) ?? 2 }
         }
-        if let k = o["dropWebSockets"] { dropped = api.hub.drop(kind: (k as? String) ?? "all") }
-        if let g = o["depthGap"] as? [String: Any] { api.engine.withLock { api.engine.gapsToInject += num(g["count"]) ?? 1 } }
+        if let k = o["dropWebSockets"] {
+            dropped = api.hub.drop(kind: (k as? String) ?? "all")
+            if (k as? String) != "api" { dropped += api.fhub.drop(kind: "all") }
+        }
+        if let g = o["depthGap"] as? [String: Any] {
+            api.engine.withLock { api.engine.gapsToInject += num(g["count"]) ?? 1 }
+            api.futures.withLock { api.futures.gapsToInject += num(g["count"]) ?? 1 }
+        }
         if let p = o["pauseDepth"] as? [String: Any] {
             let ms = num(p["ms"]) ?? 5000
             api.engine.withLock { api.engine.depthPaused = true }
@@ -393,6 +405,7 @@ public final class VenueServer: @unchecked Sendable {
             }
             e.flushDepth(tracker: 0)
             if tick % 10 == 0 { e.flushDepth(tracker: 1) }
+            if api.futures.symbolCount > 0 { api.futures.tick(tick) }
             for s in api.hub.activeStreams() where s.contains("@depth5") || s.contains("@depth10") || s.contains("@depth20") {
                 let parts = s.split(separator: "@")
                 guard parts.count >= 2, let sym = e.symbol(String(parts[0])), let n = Int(parts[1].dropFirst(5)) else { continue }
