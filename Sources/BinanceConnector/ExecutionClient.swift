@@ -119,6 +119,7 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         var spec = ConsumerSpec(durable: durableName, filterSubject: commandFilter)
         spec.ackWait = .seconds(60)
         spec.deliverFrom = .all
+        spec.resumeInOrder = true  // a cancel must never overtake its order after a restart
         let consumer = try jetStream.pullConsumer(stream: "COMMANDS", spec)
         logger.info("consuming commands", metadata: ["filter": "\(commandFilter)", "durable": "\(durableName)"])
         for try await msg in consumer.messages(batch: 64, pollTimeout: .milliseconds(200)) {
@@ -296,8 +297,28 @@ public final class BinanceExecutionClient: @unchecked Sendable {
             switch e {
             case .rejected(_, let code, let m):
                 // Unknown order (-2011/-2013): it may have just filled or been canceled: publish its true state.
-                if case .found(let r) = await queryUntilKnown(symbol: symbol, venueID: venueID, msg: nil) {
+                let outcome = await queryUntilKnown(symbol: symbol, venueID: venueID, msg: nil)
+                if case .found(let r) = outcome {
                     await apply(response: r, venueID: venueID)
+                } else if case .notFound = outcome {
+                    // The cancel overtook its order (a redelivered or delayed new-order command): the
+                    // venue has never seen it. It is canceled here and, being terminal in the store
+                    // (rebuilt from ORDERS after a restart too), the late new-order is never sent.
+                    let placed = store.withLock { s -> Bool in
+                        if let t = s.orders[venueID], t.venueOrderID != 0 || t.isTerminal { return true }
+                        var t = s.orders[venueID] ?? TrackedOrder(orderID: c.orderID, venueClientID: venueID, symbol: symbol)
+                        t.account = t.account.isEmpty ? c.account : t.account
+                        t.status = .canceled
+                        t.updatedNs = Int64(Date().timeIntervalSince1970 * 1e9)
+                        s.orders[venueID] = t
+                        return false
+                    }
+                    if !placed {
+                        logger.warning("cancel before the order reached the venue; it will not be sent", metadata: ["order_id": "\(c.orderID)"])
+                        await publishReject(orderID: c.orderID, symbol: symbol, type: .canceled, reason: .unspecified,
+                                            text: "canceled before it reached the venue")
+                        return .ack
+                    }
                 }
                 await publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .unknownOrder, text: "\(code): \(m)")
                 return .ack

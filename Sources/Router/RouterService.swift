@@ -63,6 +63,7 @@ enum RouterService {
         let commands = try {
             var spec = ConsumerSpec(durable: "router", filterSubject: "cmd.route.>")
             spec.ackWait = .seconds(10)
+            spec.resumeInOrder = true  // a cancel must never overtake its order after a restart
             return try rt.jetStream.pullConsumer(stream: "COMMANDS", spec)
         }()
         let orders = try {
@@ -101,6 +102,10 @@ enum RouterService {
                         try? msg.term()
                         continue
                     }
+                    // Publish failures (JetStream down) retry in place, never nak: a nak would let
+                    // the next command (a cancel) overtake this one.
+                    var attempt = 0
+                    while true {
                     do {
                         for o in outputs {
                             switch o {
@@ -117,11 +122,15 @@ enum RouterService {
                                 _ = try await rt.jetStream.publish(e, subject: s, id: id, producer: "router")
                             }
                         }
-                        try msg.ack()
+                        try? msg.ack()
+                        break
                     } catch {
-                        // JetStream unavailable: redeliver later; ids make the republish idempotent.
-                        log.warning("publish failed; will retry", metadata: ["command_id": "\(cmd.commandID)", "error": "\(error)"])
-                        try? msg.nak(delay: .milliseconds(500))
+                        // Ids make the republish idempotent.
+                        attempt += 1
+                        log.warning("publish failed; retrying", metadata: ["command_id": "\(cmd.commandID)", "attempt": "\(attempt)", "error": "\(error)"])
+                        try? msg.inProgress()
+                        try await Task.sleep(for: .milliseconds(min(50 << min(attempt, 6), 2000)))
+                    }
                     }
                 }
             }

@@ -55,6 +55,13 @@ public struct ConsumerSpec: Sendable {
     /// -1: unlimited.
     public var maxDeliver: Int = -1
     public var maxAckPending: Int = 10_000
+    /// Keep the stream's order across a crash: messages delivered to a previous
+    /// incarnation but never acked would otherwise come back only after
+    /// `ackWait`, behind newer ones (a cancel overtaking its order). With this
+    /// set, an existing durable is recreated to deliver from its ack floor + 1;
+    /// whatever was already handled above the floor comes again and must be
+    /// idempotent (Nats-Msg-Id on every output). One consumer per durable.
+    public var resumeInOrder = false
 
     public init(durable: String, filterSubject: String? = nil) {
         self.durable = durable
@@ -157,6 +164,15 @@ public final class JetStream: @unchecked Sendable {
         try check(js_DeleteStream(js, name, nil, &jerr), "delete stream \(name)", jsErr: jerr)
     }
 
+    /// The ack floor (stream sequence) of an existing durable; nil when there is none.
+    func ackFloor(stream: String, durable: String) -> UInt64? {
+        var info: UnsafeMutablePointer<jsConsumerInfo>?
+        var jerr = jsErrCode(0)
+        guard js_GetConsumerInfo(&info, js, stream, durable, nil, &jerr) == NATS_OK, let info else { return nil }
+        defer { jsConsumerInfo_Destroy(info) }
+        return info.pointee.AckFloor.Stream
+    }
+
     public func deleteConsumer(stream: String, durable: String) throws {
         var jerr = jsErrCode(0)
         try check(js_DeleteConsumer(js, stream, durable, nil, &jerr), "delete consumer \(durable)", jsErr: jerr)
@@ -249,6 +265,13 @@ public final class JetStream: @unchecked Sendable {
 
     /// Binds to (creating if needed) a durable pull consumer with explicit acks.
     public func pullConsumer(stream: String, _ spec: ConsumerSpec) throws -> PullConsumer {
+        var spec = spec
+        if spec.resumeInOrder, let floor = ackFloor(stream: stream, durable: spec.durable) {
+            // Always recreated (not only with messages outstanding): a durable from a
+            // previous resume has a start sequence that a plain bind would conflict with.
+            try? deleteConsumer(stream: stream, durable: spec.durable)
+            if floor > 0 { spec.deliverFrom = .sequence(floor + 1) }
+        }
         var so = jsSubOptions()
         jsSubOptions_Init(&so)
         let streamC = strdup(stream), durableC = strdup(spec.durable)
