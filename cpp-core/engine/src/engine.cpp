@@ -7,7 +7,7 @@ namespace {
 
 constexpr std::int64_t kNsPerDay = 86'400'000'000'000LL;
 constexpr std::uint32_t kSnapshotMagic = 0x4F4D5345;  // "OMSE"
-constexpr std::uint32_t kSnapshotVersion = 2;  // 2: fingerprint-keyed order indexes, new hash
+constexpr std::uint32_t kSnapshotVersion = 3;  // 2: fingerprint-keyed order indexes; 3: venue positions in slots
 
 struct SnapshotHeader {
     std::uint32_t magic;
@@ -637,6 +637,8 @@ HandleStatus Engine::handle(const FillMsg& f, OutputBuffer&) {
             fee = notional_sat(px, spec.price_scale, f.commission.mantissa, f.commission.scale);
         // Other assets (e.g. BNB) need FX: not converted, P&L excludes them.
     }
+    const std::int64_t fill_ts = f.ts_event_ns ? f.ts_event_ns : f.ts_init_ns;
+    if (fill_ts > s.last_fill_ns) s.last_fill_ns = fill_ts;
     const std::int64_t signed_qty = side == Side::Buy ? qty : -qty;
     const std::int64_t pnl = apply_fill(s.e.pos, signed_qty, px, spec.price_scale, spec.qty_scale, fee);
     AccountState& a = s_.accounts[acct];
@@ -737,6 +739,56 @@ HandleStatus Engine::handle(const TopOfBookMsg& tob) {
     ref.ts_ns = tob.ts_event_ns;
     ++s_.stats.md_updates;
     return HandleStatus::Ok;
+}
+
+// ------------------------------------------------------ venue positions ----
+
+HandleStatus Engine::handle(const AccountUpdateMsg& u, OutputBuffer&) {
+    if (u.account.empty()) return HandleStatus::Invalid;
+    const std::uint16_t acct = intern_account(u.account);
+    if (acct == kNoAccount) { ++s_.stats.table_full; return HandleStatus::Full; }
+    HandleStatus st = HandleStatus::Ok;
+    for (std::uint16_t k = 0; k < u.n_positions; ++k) {
+        const PositionEntry& p = u.positions[k];
+        const std::uint32_t instr = s_.instruments.find(p.instrument);
+        if (instr == InstrumentRegistry::kNotFound) { ++s_.stats.positions_unknown; continue; }
+        const InstrumentSpec& spec = s_.instruments[instr];
+        std::int64_t q;
+        if (!rescale(p.quantity.mantissa, p.quantity.scale, spec.qty_scale, q, Rounding::TowardZero)) {
+            st = HandleStatus::Invalid;
+            continue;
+        }
+        const std::uint32_t slot = slot_for(acct, instr);
+        if (slot == kNoIndex) { ++s_.stats.table_full; st = HandleStatus::Full; continue; }
+        SlotState& s = s_.slots[slot];
+        const std::int64_t ts = p.ts_ns ? p.ts_ns : u.ts_event_ns;
+        // Older than a fill or report already applied: the engine knows better.
+        if (ts < s.last_fill_ns || ts < s.venue_pos_ns) { ++s_.stats.positions_stale; continue; }
+        s.venue_pos_ns = ts;
+        ++s_.stats.positions_applied;
+        Position& pos = s.e.pos;
+        if (q == pos.qty) continue;
+        std::int64_t cost = 0;
+        std::int64_t px = 0;
+        if (p.has_entry_price &&
+            rescale(p.entry_price.mantissa, p.entry_price.scale, spec.price_scale, px, Rounding::TowardZero) && px > 0) {
+            cost = notional_sat(px, spec.price_scale, q, spec.qty_scale);
+        } else if (pos.qty != 0 && q != 0 && (pos.qty > 0) == (q > 0)) {
+            const __int128 c = static_cast<__int128>(pos.cost) * q / pos.qty;  // same average entry
+            cost = fits_int64(c) ? static_cast<std::int64_t>(c) : (q > 0 ? INT64_MAX : INT64_MIN);
+        } else {
+            px = 0;
+            if (!(p.has_mark_price &&
+                  rescale(p.mark_price.mantissa, p.mark_price.scale, spec.price_scale, px, Rounding::TowardZero)))
+                px = 0;
+            if (px <= 0) px = s_.inst_state[instr].ref.price;
+            cost = px > 0 ? notional_sat(px, spec.price_scale, q, spec.qty_scale) : 0;
+        }
+        pos.qty = q;
+        pos.cost = q == 0 ? 0 : cost;
+        recontrib(s);
+    }
+    return st;
 }
 
 // ---------------------------------------------------------- risk control ----

@@ -38,6 +38,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -80,15 +81,30 @@ constexpr SourceDef kSources[kNumSources] = {
 };
 constexpr const char* kReloadSubject = "cmd.control.reload";
 
+// Replay order (deterministic; see README "Replay order"): inputs of one
+// stream in stream-sequence order; across streams by JetStream store
+// timestamp; equal timestamps by this rank (reference data and controls
+// before the orders they govern), then sequence.
+constexpr int kStreamOf[kNumSources] = {0, 0, 1, 2, 3, 4, 4};
+constexpr int kReplayRank[kNumSources] = {6, 1, 3, 4, 2, 5, 0};
+
 // ---- ring items -------------------------------------------------------------
 
 struct InItem {
   natsMsg* msg = nullptr;  // owned; handed on to the publisher for the ack
   std::uint64_t seq = 0;   // JetStream stream sequence
+  std::int64_t ts = 0;     // JetStream store time (replay merge order)
   bool skip = false;       // our own REJECTED event echoed back on orders.>
   std::uint8_t trace_len = 0;
   char trace[64] = {};
 };
+
+inline bool replay_before(const InItem& a, int sa, const InItem& b, int sb) {
+  if (kStreamOf[sa] == kStreamOf[sb]) return a.seq < b.seq;
+  if (a.ts != b.ts) return a.ts < b.ts;
+  if (kReplayRank[sa] != kReplayRank[sb]) return kReplayRank[sa] < kReplayRank[sb];
+  return a.seq < b.seq;
+}
 
 enum class OutType : std::uint8_t { None, RiskDecision, OrderEvent, OrderCommand };
 constexpr const char* kTypeNames[] = {"", "oms.v1.RiskDecision", "oms.v1.OrderEvent", "oms.v1.OrderCommand"};
@@ -290,6 +306,7 @@ class RiskEngineHost final : public EngineHost {
   void writer_loop();
 
   void process(int src, InItem& it);
+  bool replay_step();
   void apply_settings(const RiskSettings& s);
   void push_out(OutRec* rec);
   OutRec* claim_out();
@@ -319,6 +336,7 @@ class RiskEngineHost final : public EngineHost {
   std::unique_ptr<OrderEventMsg> event_;
   std::unique_ptr<TopOfBookMsg> tob_;
   std::unique_ptr<RiskControlMsg> control_;
+  std::unique_ptr<AccountUpdateMsg> account_update_;
 
   std::array<Consumer, kNumSources> consumers_;
   std::array<std::unique_ptr<InRing>, kNumSources> in_;
@@ -335,6 +353,9 @@ class RiskEngineHost final : public EngineHost {
   std::atomic<std::uint64_t> published_index_{0};    // publisher: all records <= this are done
   std::uint64_t events_since_snap_ = 0;
   std::int64_t last_snap_ns_ = 0;
+  std::int64_t last_input_ns_ = 0;                   // engine thread: last time an input was applied
+  std::uint64_t snap_every_events_ = 0;              // test knob OMS_CORE_SNAPSHOT_EVERY_EVENTS (0: off)
+  int publish_delay_ms_ = 0;                         // test knob OMS_CORE_TEST_PUBLISH_DELAY_MS: slow publisher
   std::int64_t start_ns_ = 0;
 
   // Snapshot hand-off (engine thread fills snap_buf_, writer thread persists).
@@ -358,6 +379,8 @@ nats::Status RiskEngineHost::start(EngineContext& ctx) {
   js_ = &ctx.js;
   log_ = &ctx.log;
   start_ns_ = mono_ns();
+  if (const char* e = std::getenv("OMS_CORE_SNAPSHOT_EVERY_EVENTS")) snap_every_events_ = std::strtoull(e, nullptr, 10);
+  if (const char* e = std::getenv("OMS_CORE_TEST_PUBLISH_DELAY_MS")) publish_delay_ms_ = std::atoi(e);
 
   RiskSettings settings;
   if (!cfg_.source_path.empty()) settings = load_risk_settings(cfg_.source_path);
@@ -372,6 +395,7 @@ nats::Status RiskEngineHost::start(EngineContext& ctx) {
   event_ = std::make_unique<OrderEventMsg>();
   tob_ = std::make_unique<TopOfBookMsg>();
   control_ = std::make_unique<RiskControlMsg>();
+  account_update_ = std::make_unique<AccountUpdateMsg>();
   for (auto& r : in_) r = std::make_unique<InRing>();
   out_ = std::make_unique<OutRing>();
   snap_buf_.resize(sizeof(SnapHeader) + Engine::snapshot_size());
@@ -504,9 +528,16 @@ nats::Status RiskEngineHost::setup_consumers() {
     cc.AckWait = std::chrono::nanoseconds(std::chrono::seconds(30)).count();
     cc.MaxAckPending = 65536;
     cc.FilterSubject = d.filter;
-    if (applied_[i] > 0) {
+    // Sources with outputs (commands, control) restart at the ack floor when
+    // it is below the snapshot: inputs in (floor, snapshot] are in the state
+    // already; the engine re-emits their stored decisions (dedup hit, no
+    // state change) and the publisher republishes them (Nats-Msg-Id dedup on
+    // the server). Other sources emit nothing: they restart after the snapshot.
+    const bool has_outputs = i == kCommands || i == kControl;
+    const std::uint64_t start_after = has_outputs ? std::min(applied_[i], suppress_[i]) : applied_[i];
+    if (applied_[i] > 0 && (start_after > 0 || !has_outputs)) {
       cc.DeliverPolicy = js_DeliverByStartSequence;
-      cc.OptStartSeq = applied_[i] + 1;
+      cc.OptStartSeq = start_after + 1;
     } else {
       cc.DeliverPolicy = js_DeliverAll;
     }
@@ -532,7 +563,7 @@ nats::Status RiskEngineHost::setup_consumers() {
     consumers_[i].present = true;
     caught_up_[i] = pending == 0;
     log_->info("consumer ready", {{"source", d.name},
-                                  {"start_seq", std::to_string(applied_[i] + 1)},
+                                  {"start_seq", std::to_string(cc.DeliverPolicy == js_DeliverAll ? 1 : cc.OptStartSeq)},
                                   {"replay", std::to_string(pending)},
                                   {"silent_upto", std::to_string(suppress_[i])}});
   }
@@ -561,6 +592,7 @@ void RiskEngineHost::io_loop(int src) {
       auto info = m.delivery_info();
       if (info) {
         it.seq = info->stream_seq;
+        it.ts = info->timestamp_ns;
         last_pending = info->num_pending;
       }
       if (const char* t = m.header("Oms-Trace-Id")) {
@@ -732,7 +764,9 @@ void RiskEngineHost::process(int src, InItem& it) {
       if (ok) engine_->handle(*fill_, out);
       break;
     case kPositions:
-      break;  // venue-reported positions: not used by the checks (fills are the source)
+      ok = codec_->decode_account_update(data, len, *account_update_);
+      if (ok) engine_->handle(*account_update_, out);
+      break;
     case kTob:
       ok = codec_->decode_top_of_book(data, len, *tob_);
       if (ok) engine_->handle(*tob_);
@@ -844,28 +878,27 @@ void RiskEngineHost::engine_loop() {
       delete s;
     }
     bool any = false;
-    // Startup replay runs in causal order, whatever the I/O threads fetch
-    // first: (1) commands already decided (their orders restored), then
-    // (2) order events and fills for those orders, then (3) commands never
-    // decided, against the state that includes (2). Live, no gate.
-    const bool replaying = !ready_.load(std::memory_order_relaxed);
-    const bool decided_done = !replaying || decided_commands_replayed();
-    const bool events_done = !replaying || (decided_done && events_replayed());
-    for (int src = 0; src < kNumSources; ++src) {
-      InRing& r = *in_[src];
-      if (replaying && (src == kOrders || src == kTrades || src == kPositions) && !decided_done) continue;
-      for (int k = 0; k < 64; ++k) {
-        InItem* it = const_cast<InItem*>(r.front());
-        if (!it) break;
-        if (src == kCommands && !events_done && it->seq > decided_floor_) break;
-        process(src, *it);
-        r.pop();
-        any = true;
+    if (!ready_.load(std::memory_order_relaxed)) {
+      // Startup replay: causal phases (decided commands, then order events
+      // and fills, then undecided commands) and, among the sources a phase
+      // allows, a deterministic merge by store time (replay_step).
+      any = replay_step();
+    } else {
+      for (int src = 0; src < kNumSources; ++src) {
+        InRing& r = *in_[src];
+        for (int k = 0; k < 64; ++k) {
+          InItem* it = const_cast<InItem*>(r.front());
+          if (!it) break;
+          process(src, *it);
+          r.pop();
+          any = true;
+        }
       }
     }
     if (any) {
       pub_bell_.ring();
       idle = 0;
+      last_input_ns_ = mono_ns();
       maybe_snapshot(false);
       continue;
     }
@@ -904,6 +937,41 @@ void RiskEngineHost::engine_loop() {
   pub_bell_.ring();
 }
 
+// Replay (before ready): always apply the input that comes first in the
+// replay order (replay_before) among the heads of every source; a source that
+// has not caught up yet and has nothing queued may still deliver an earlier
+// one, so wait for it. Messages stored after the restart are newer than every
+// replayed one, so they cannot change the order of the replayed ones.
+bool RiskEngineHost::replay_step() {
+  bool any = false;
+  for (int n = 0; n < 512; ++n) {
+    // Causal phases first (see engine_loop): which sources may go now.
+    const bool decided_done = decided_commands_replayed();
+    const bool events_done = decided_done && events_replayed();
+    int best = -1;
+    InItem* bi = nullptr;
+    for (int src = 0; src < kNumSources; ++src) {
+      if ((src == kOrders || src == kTrades || src == kPositions) && !decided_done) continue;
+      const bool done = caught_up_[src].load(std::memory_order_acquire);  // before front(): see above
+      InItem* f = const_cast<InItem*>(in_[src]->front());
+      if (src == kCommands && decided_done && !events_done) continue;  // undecided commands: after the events
+      if (!f) {
+        if (!done) return any;
+        continue;
+      }
+      if (!bi || replay_before(*f, src, *bi, best)) {
+        best = src;
+        bi = f;
+      }
+    }
+    if (best < 0) return any;
+    process(best, *bi);
+    in_[best]->pop();
+    any = true;
+  }
+  return any;
+}
+
 void RiskEngineHost::maybe_snapshot(bool force) {
   if (events_since_snap_ == 0) return;
   const std::int64_t now = mono_ns();
@@ -911,7 +979,12 @@ void RiskEngineHost::maybe_snapshot(bool force) {
   const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.snapshot_interval).count();
   // Bound the replay tail (startup time) by events, not only by time: at
   // most ~100k events after the last snapshot, and not more than 1 per second.
-  const bool due = force || (events_since_snap_ >= 100'000 && since >= 1'000'000'000) ||
+  // Also as soon as the inputs pause (100 ms without one), so a restart after
+  // a burst replays (almost) nothing. The copy is ~20 MB (a few ms); the
+  // writer thread persists it, and a snapshot is skipped while it is busy.
+  const bool due = force || (snap_every_events_ > 0 && events_since_snap_ >= snap_every_events_) ||
+                   (events_since_snap_ >= 50'000 && since >= 250'000'000) ||
+                   (now - last_input_ns_ >= 100'000'000 && since >= 200'000'000) ||
                    (since >= std::min<std::int64_t>(interval, 10'000'000'000) && since >= 1'000'000'000);
   if (!due || snap_state_.load(std::memory_order_acquire) != 0) return;
   SnapHeader h;
@@ -946,28 +1019,16 @@ void RiskEngineHost::writer_loop() {
 }
 
 bool RiskEngineHost::write_snapshot_sync() {
-  SnapHeader h;
-  std::memcpy(&h, snap_buf_.data(), sizeof h);
   const std::int64_t t0 = mono_ns();
   const std::span<const std::uint8_t> part(snap_buf_.data(), snap_buf_.size());
   std::string err;
-  // Rename only once every output of the inputs in the snapshot is
-  // published: otherwise a crash right after would lose those outputs.
-  struct Gate {
-    RiskEngineHost* self;
-    std::uint64_t index;
-  } gate{this, h.last_index};
-  auto wait_published = [](void* p) -> bool {
-    auto* g = static_cast<Gate*>(p);
-    while (g->self->published_index_.load(std::memory_order_acquire) < g->index) {
-      if (g->self->pub_done_.load(std::memory_order_acquire) &&
-          g->self->published_index_.load(std::memory_order_acquire) < g->index)
-        return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
-  };
-  const bool ok = write_file_atomic(path("engine.snap"), std::span(&part, 1), &err, wait_published, &gate);
+  // No wait for the publisher: outputs of inputs in the snapshot that were
+  // not published yet are re-emitted after a restart, because the command and
+  // control consumers restart from their ack floor (<= the snapshot), and
+  // the engine answers those already-applied commands from its dedup table
+  // with the stored decision (the server drops the ones that were published,
+  // by Nats-Msg-Id). So snapshots follow the input rate, not publisher lag.
+  const bool ok = write_file_atomic(path("engine.snap"), std::span(&part, 1), &err);
   if (ok) {
     m_.snapshots.add();
     m_.snapshot_write_ns.store(mono_ns() - t0, std::memory_order_relaxed);
@@ -1005,6 +1066,7 @@ void RiskEngineHost::publisher_loop() {
       continue;
     }
     idle = 0;
+    if (publish_delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(publish_delay_ms_));
     // 1. publish every output of the batch asynchronously...
     const std::uint64_t errors_before = js_->async_errors();
     bool any = false, failed = false;

@@ -41,6 +41,8 @@ public:
     bool decode_fill(const std::uint8_t* data, std::size_t len, FillMsg& out);
     bool decode_order_event(const std::uint8_t* data, std::size_t len, OrderEventMsg& out);
     bool decode_top_of_book(const std::uint8_t* data, std::size_t len, TopOfBookMsg& out);
+    // AccountUpdate (positions.>): the positions; balances are not read.
+    bool decode_account_update(const std::uint8_t* data, std::size_t len, AccountUpdateMsg& out);
     bool decode_risk_control(const std::uint8_t* data, std::size_t len, RiskControlMsg& out);
     // InstrumentList (startup / registry refresh): calls sink(spec) per entry.
     template <typename Sink>

@@ -72,6 +72,8 @@ struct SlotState {
     std::uint32_t instrument = 0;
     Exposure e;
     ExposureContrib c;
+    std::int64_t last_fill_ns = 0;   // newest fill applied (venue time)
+    std::int64_t venue_pos_ns = 0;   // newest venue position report applied
 };
 
 struct InstrumentState {
@@ -147,6 +149,7 @@ struct EngineStats {
     std::uint64_t fills = 0, fill_duplicates = 0, events = 0, event_duplicates = 0;
     std::uint64_t illegal_transitions = 0, unknown_orders = 0, table_full = 0, md_updates = 0;
     std::uint64_t instrument_scale_conflicts = 0;  // instrument lists ignored: not representable at the fixed scales
+    std::uint64_t positions_applied = 0, positions_stale = 0, positions_unknown = 0;
 };
 
 class Engine {
@@ -174,6 +177,16 @@ public:
     HandleStatus handle(const OrderEventMsg& ev, OutputBuffer& out);
     HandleStatus handle(const TopOfBookMsg& tob);
     HandleStatus handle(const TopOfBookMsg& tob, OutputBuffer&) { return handle(tob); }  // uniform dispatch
+    // Venue-reported positions (AccountUpdate on positions.>): each listed
+    // position replaces the engine's position quantity for (account,
+    // instrument) - the venue is the truth, e.g. after a reconcile, a
+    // liquidation or trading outside the OMS - unless it is older than a fill
+    // or report already applied there (venue timestamps). Cost basis: the
+    // reported average entry price, else the old average when the side is
+    // unchanged, else mark/reference price. Open-order reservations and the
+    // realised P&L are untouched; account exposure follows. Balances are not
+    // used (no per-asset margin model). Emits nothing.
+    HandleStatus handle(const AccountUpdateMsg& u, OutputBuffer&);
     // Kill switch engage emits KillCancelAll for the affected scope.
     HandleStatus handle(const RiskControlMsg& rc, OutputBuffer& out);
 

@@ -126,6 +126,30 @@ struct TopOfBookMsg {
     std::int64_t ts_event_ns = 0;
 };
 
+// Venue-reported positions (oms.v1.AccountUpdate on positions.{ex}.{mkt}).
+// Quantities are absolute (signed: > 0 long, < 0 short), not deltas.
+inline constexpr int kMaxPositionsPerUpdate = 64;
+struct PositionEntry {
+    InstrumentId instrument;
+    Decimal quantity;          // signed
+    Decimal entry_price;       // valid when has_entry_price (average entry)
+    Decimal mark_price;        // valid when has_mark_price
+    bool has_entry_price = false;
+    bool has_mark_price = false;
+    std::int64_t ts_ns = 0;    // 0: the update's ts_event_ns
+};
+struct AccountUpdateMsg {
+    Str64 update_id;
+    AccountName account;
+    Str16 exchange;
+    Str16 market;
+    std::uint8_t reason = 0;        // proto AccountUpdateReason number
+    std::uint16_t n_positions = 0;
+    bool truncated = false;         // more than kMaxPositionsPerUpdate positions: the rest were dropped
+    PositionEntry positions[kMaxPositionsPerUpdate];
+    std::int64_t ts_event_ns = 0;
+};
+
 // Numbers equal proto oms.v1.KillSwitchScope.
 enum class KillScope : std::uint8_t { Unspecified = 0, Global = 1, Account = 2, Venue = 3, Symbol = 4 };
 
