@@ -23,6 +23,7 @@
 //    ack floor rebuild state silently (their outputs exist already); later
 //    ones publish (dedup covers the ones caught between publish and ack).
 #include "oms/core/engine_host.hpp"
+#include "oms/core/replay_order.hpp"
 #include "oms/core/risk_config.hpp"
 #include "oms/core/snapshot_file.hpp"
 #include "oms/engine/codec.hpp"
@@ -81,12 +82,9 @@ constexpr SourceDef kSources[kNumSources] = {
 };
 constexpr const char* kReloadSubject = "cmd.control.reload";
 
-// Replay order (deterministic; see README "Replay order"): inputs of one
-// stream in stream-sequence order; across streams by JetStream store
-// timestamp; equal timestamps by this rank (reference data and controls
-// before the orders they govern), then sequence.
-constexpr int kStreamOf[kNumSources] = {0, 0, 1, 2, 3, 4, 4};
-constexpr int kReplayRank[kNumSources] = {6, 1, 3, 4, 2, 5, 0};
+static_assert(kNumSources == kSrcCount && kCommands == kSrcCommands && kControl == kSrcControl &&
+              kOrders == kSrcOrders && kTrades == kSrcTrades && kPositions == kSrcPositions && kTob == kSrcTob &&
+              kInstruments == kSrcInstruments, "replay_order.hpp numbering");
 
 // ---- ring items -------------------------------------------------------------
 
@@ -99,11 +97,9 @@ struct InItem {
   char trace[64] = {};
 };
 
+// Deterministic replay merge order: include/oms/core/replay_order.hpp.
 inline bool replay_before(const InItem& a, int sa, const InItem& b, int sb) {
-  if (kStreamOf[sa] == kStreamOf[sb]) return a.seq < b.seq;
-  if (a.ts != b.ts) return a.ts < b.ts;
-  if (kReplayRank[sa] != kReplayRank[sb]) return kReplayRank[sa] < kReplayRank[sb];
-  return a.seq < b.seq;
+  return oms::core::replay_before(ReplayKey{sa, a.seq, a.ts}, ReplayKey{sb, b.seq, b.ts});
 }
 
 enum class OutType : std::uint8_t { None, RiskDecision, OrderEvent, OrderCommand };
