@@ -304,6 +304,12 @@ void EnginePipeline::kill_nine_mid_stream_exact_decision_set() {
     ASSERT_LT(std::chrono::steady_clock::now() - t0, 20s) << log_;
     std::this_thread::sleep_for(1ms);
   }
+  // Snapshot variant: kill only once a snapshot is on disk (the writer may
+  // still be persisting the first one).
+  while (!extra_env_.empty() && !std::filesystem::exists(data_dir_ + "/data/core/engine.snap")) {
+    ASSERT_LT(std::chrono::steady_clock::now() - t0, 20s) << log_;
+    std::this_thread::sleep_for(1ms);
+  }
   ::kill(core_.pid, SIGKILL);
   EXPECT_EQ(wait_exit(core_.pid, 5s), 128 + SIGKILL);
   core_.pid = -1;

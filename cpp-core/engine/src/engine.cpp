@@ -1,6 +1,10 @@
 #include "oms/engine/engine.hpp"
 
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace oms::engine {
 namespace {
@@ -54,6 +58,21 @@ void set_reject(StoredDecision& sd, RejectReason r) {
 }  // namespace
 
 Engine::Engine() = default;
+
+void* Engine::operator new(std::size_t n) {
+    constexpr std::size_t kHuge = 2u << 20;
+    const std::size_t len = (n + kHuge - 1) & ~(kHuge - 1);
+    void* p = std::aligned_alloc(kHuge, len);
+    if (!p) throw std::bad_alloc();
+    ::madvise(p, len, MADV_HUGEPAGE);  // before the first touch below
+    // Zero everything once (also faults the pages in now, not on the order
+    // path): members without initializers (RejectText's buffer) start as
+    // zeros, so snapshots never carry stale heap bytes.
+    std::memset(p, 0, len);
+    return p;
+}
+
+void Engine::operator delete(void* p) noexcept { std::free(p); }
 
 // ---------------------------------------------------------------- config ----
 
@@ -348,7 +367,13 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
     }
     if (sd.result == DecisionResult::Accepted) ++s_.stats.accepted; else ++s_.stats.rejected;
     if (cmd.sequence != 0) s_.last_sequence = cmd.sequence;
-    if (!cmd.command_id.empty()) s_.cmd_dedup.put_fp(cfp, sd);
+    if (!cmd.command_id.empty()) {
+        StoredDecision* slot = s_.cmd_dedup.put_slot(cfp);  // used bytes only: see RejectText
+        slot->result = sd.result;
+        slot->reason = sd.reason;
+        slot->kind = sd.kind;
+        copy_text(slot->text, sd.text);
+    }
     emit(cmd, sd, out);
     return st;
 }

@@ -113,14 +113,14 @@ struct FillKeyHash {
 struct StrFingerprint {
     Fp128 operator()(const Str64& s) const {
         Fp128 f;
-        hash_bytes128(s.data, s.len, 0, f.a, f.b);
+        hash_fs128(s, 0, f.a, f.b);
         return f;
     }
 };
 struct FillFingerprint {
     Fp128 operator()(const FillKey& k) const {
         Fp128 f;
-        hash_bytes128(k.trade_id.data, k.trade_id.len, 0x5851F42D4C957F2Dull * (k.instrument + 1), f.a, f.b);
+        hash_fs128(k.trade_id, 0x5851F42D4C957F2Dull * (k.instrument + 1), f.a, f.b);
         return f;
     }
 };
@@ -129,11 +129,11 @@ struct FillFingerprint {
 // stored in the OrderRecord, so a fingerprint collision can never return the
 // wrong order (a new order colliding with a live one is rejected instead,
 // probability ~n^2/2^65 for n live orders).
-inline std::uint64_t order_fp(const OrderId& id) { return hash_bytes(id.data, id.len, 0x0D0E0A0B0C0D0E0Full); }
+inline std::uint64_t order_fp(const OrderId& id) { return hash_fs(id, 0x0D0E0A0B0C0D0E0Full); }
 // Keyed by account *name* (not index) so it can be computed, and its slot
 // prefetched, before the account is interned.
 inline std::uint64_t clord_fp(const AccountName& account, const OrderId& id) {
-    return hash_bytes(id.data, id.len, hash_bytes(account.data, account.len, 0xC10DC10DC10DC10Dull));
+    return hash_fs(id, hash_fs(account, 0xC10DC10DC10DC10Dull));
 }
 struct ClordKey {
     std::uint16_t account = 0;
@@ -157,6 +157,11 @@ public:
     static constexpr std::uint16_t kNoAccount = 0xFFFF;
 
     Engine();
+    // The state is ~20 MB of tables probed at random: allocate it 2 MB-aligned
+    // and ask for transparent huge pages (madvise), so a lookup costs a cache
+    // miss but not also a TLB miss + page walk. Plain memory when THP is off.
+    static void* operator new(std::size_t n);
+    static void operator delete(void* p) noexcept;
 
     // ---- configuration (engine thread, between messages; may allocate) ----
     // Replace all limits at runtime; accounts/instruments pick up the new
