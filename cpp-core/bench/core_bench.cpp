@@ -278,6 +278,18 @@ int main(int argc, char** argv) {
   std::printf("## oms-core end to end (local nats-server, one command in flight)\n");
   print_latency("NATS floor: core request/reply", floor);
   print_latency("command -> RiskDecision via oms-core", e2e);
+  {
+    std::string body;
+    http_get(port, "/metrics", &body);
+    const double nc = metric(body, "oms_core_hop_commands_total"), nd = metric(body, "oms_core_hop_decisions_total");
+    if (nc > 0 && nd > 0)
+      std::printf("inside oms-core, mean per command: store->fetched %.1fus, fetched->engine %.1fus, "
+                  "engine->published %.1fus (%.0f%% published by the engine thread)\n",
+                  metric(body, "oms_core_hop_store_to_fetch_ns_total") / nc / 1e3,
+                  metric(body, "oms_core_hop_fetch_to_engine_ns_total") / nc / 1e3,
+                  metric(body, "oms_core_hop_engine_to_publish_ns_total") / nd / 1e3,
+                  100.0 * metric(body, "oms_core_hop_direct_decisions_total") / nd);
+  }
   std::printf("e2e/floor: p50 %.2fx  p99 %.2fx (target p99 <= 1.5x)\n",
               static_cast<double>(e2e.value_at_percentile(50)) / static_cast<double>(floor.value_at_percentile(50)),
               static_cast<double>(e2e.value_at_percentile(99)) / static_cast<double>(floor.value_at_percentile(99)));

@@ -317,11 +317,15 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
     s_.cmd_dedup.prefetch(cfp);
     s_.cmd_dedup.prefetch_eviction();
     std::uint64_t ofp = 0;
+    std::uint32_t instr = InstrumentRegistry::kNotFound;
     if (cmd.kind == CommandKind::NewOrder) {
         ofp = order_fp(cmd.new_order.order_id);
         s_.order_idx.prefetch(ofp);
         if (!cmd.new_order.client_order_id.empty())
             s_.clord_idx.prefetch(clord_fp(cmd.new_order.account, cmd.new_order.client_order_id));
+        // Pure lookup done while the prefetches above are in flight (the
+        // dedup probe below would otherwise stall on them right away).
+        instr = s_.instruments.find(cmd.new_order.instrument);
     } else if (cmd.kind == CommandKind::AmendOrder) {
         s_.order_idx.prefetch(order_fp(cmd.amend.order_id));
     } else if (cmd.kind == CommandKind::CancelOrder) {
@@ -346,16 +350,16 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
         if (cmd.kind == CommandKind::NewOrder && forced_->result == DecisionResult::Accepted) {
             const bool was = replay_;
             replay_ = true;  // restore the order without re-running the checks
-            st = on_new(cmd, out, sd, ofp);
+            st = on_new(cmd, out, sd, ofp, instr);
             replay_ = was;
         } else {
             st = HandleStatus::Ok;
         }
         sd.result = forced_->result;
         sd.reason = forced_->reason;
-        sd.text = forced_->text;
+        copy_text(sd.text, forced_->text);
     } else switch (cmd.kind) {
-        case CommandKind::NewOrder: st = on_new(cmd, out, sd, ofp); break;
+        case CommandKind::NewOrder: st = on_new(cmd, out, sd, ofp, instr); break;
         case CommandKind::CancelOrder: st = on_cancel(cmd, out, sd); break;
         case CommandKind::AmendOrder: st = on_amend(cmd, out, sd); break;
         case CommandKind::CancelAll: st = on_cancel_all(cmd, out, sd); break;
@@ -413,7 +417,8 @@ void Engine::emit(const OrderCommandMsg& cmd, const StoredDecision& sd, OutputBu
     }
 }
 
-HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDecision& sd, std::uint64_t ofp) {
+HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDecision& sd, std::uint64_t ofp,
+                            std::uint32_t instr) {
     const NewOrderMsg& m = cmd.new_order;
     RejectText& t = sd.text;
     auto reject = [&](RejectReason r) { set_reject(sd, r); return HandleStatus::Ok; };
@@ -427,7 +432,6 @@ HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDec
     if (!by_quote && m.quantity.mantissa <= 0) { t.put("quantity must be > 0"); return reject(RejectReason::InvalidRequest); }
     if (by_quote && m.quote_quantity.mantissa <= 0) { t.put("quote quantity must be > 0"); return reject(RejectReason::InvalidRequest); }
 
-    const std::uint32_t instr = s_.instruments.find(m.instrument);
     if (instr == InstrumentRegistry::kNotFound) {
         t.put("unknown instrument ").put(m.instrument.exchange.view()).put(".").put(m.instrument.market.view())
             .put(".").put(m.instrument.symbol.view());

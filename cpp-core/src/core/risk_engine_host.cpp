@@ -92,6 +92,7 @@ struct InItem {
   natsMsg* msg = nullptr;  // owned; handed on to the publisher for the ack
   std::uint64_t seq = 0;   // JetStream stream sequence
   std::int64_t ts = 0;     // JetStream store time (replay merge order)
+  std::int64_t rx_wall = 0, rx_mono = 0;  // when the I/O thread had it (hop metrics)
   bool skip = false;       // our own REJECTED event echoed back on orders.>
   std::uint8_t trace_len = 0;
   char trace[64] = {};
@@ -108,9 +109,12 @@ constexpr const char* kTypeNames[] = {"", "oms.v1.RiskDecision", "oms.v1.OrderEv
 struct OutRec {
   natsMsg* input = nullptr;  // ack + destroy after this record (nullptr: more records for the same input)
   std::uint64_t index = 0;   // running record number (snapshot/publish watermark)
+  std::int64_t built_mono = 0;  // engine thread: record built (hop metrics)
   std::uint16_t len = 0;     // payload bytes; 0: ack-only record
   OutType type = OutType::None;
   std::uint8_t src = 0;      // source of `input` (AckAll: ack only the newest per source)
+  bool direct = false;       // already published by the engine thread (on direct_js_), before commit
+  bool direct_failed = false;
   char subject[128] = {};
   char id[104] = {};      // Oms-Id
   char msg_id[104] = {};  // Nats-Msg-Id
@@ -207,6 +211,8 @@ struct EngineMetrics {
   Counter published;       // publisher thread
   Counter publish_retries; // publisher thread
   Counter acked_inputs;    // publisher thread
+  // Where a command's time goes inside oms-core (sums, ns; commands only).
+  Counter hop_store_to_rx_ns, hop_rx_to_engine_ns, hop_engine_to_publish_ns, hop_count, hop_pub_count, hop_direct_count;
 };
 
 void metric_head(std::string& out, const char* name, const char* type, const char* help) {
@@ -314,6 +320,7 @@ class RiskEngineHost final : public EngineHost {
   void writer_loop();
 
   void process(int src, InItem& it);
+  static natsMsg* make_msg(const OutRec& r);
   bool replay_step();
   void apply_settings(const RiskSettings& s);
   void push_out(OutRec* rec);
@@ -334,6 +341,10 @@ class RiskEngineHost final : public EngineHost {
   // EngineContext itself is a temporary of CoreService::start_runtime; keep
   // what it points to (those outlive the engine).
   nats::JetStream* js_ = nullptr;
+  // Second JetStream context for the engine thread's own publishes (its own
+  // pending-ack set, so the publisher can wait for exactly those).
+  std::unique_ptr<nats::JetStream> direct_js_;
+  std::uint64_t direct_errors_seen_ = 0;  // publisher thread
   const Logger* log_ = nullptr;
 
   std::unique_ptr<Engine> engine_;
@@ -386,6 +397,11 @@ class RiskEngineHost final : public EngineHost {
 nats::Status RiskEngineHost::start(EngineContext& ctx) {
   js_ = &ctx.js;
   log_ = &ctx.log;
+  if (auto d = nats::JetStream::create(ctx.nats); d) {
+    direct_js_ = std::make_unique<nats::JetStream>(std::move(*d));
+  } else {
+    log_->warn("no direct JetStream context; every output goes through the publisher thread");
+  }
   start_ns_ = mono_ns();
   if (const char* e = std::getenv("OMS_CORE_SNAPSHOT_EVERY_EVENTS")) snap_every_events_ = std::strtoull(e, nullptr, 10);
   if (const char* e = std::getenv("OMS_CORE_TEST_PUBLISH_DELAY_MS")) publish_delay_ms_ = std::atoi(e);
@@ -625,6 +641,10 @@ void RiskEngineHost::io_loop(int src) {
         it.ts = info->timestamp_ns;
         last_pending = info->num_pending;
       }
+      if (src == kCommands) {
+        it.rx_wall = wall_ns();
+        it.rx_mono = mono_ns();
+      }
       if (const char* t = m.header("Oms-Trace-Id")) {
         std::size_t n = std::strlen(t);
         if (n > sizeof it.trace - 1) n = sizeof it.trace - 1;
@@ -740,6 +760,11 @@ void RiskEngineHost::process(int src, InItem& it) {
   m_.events[src].add();
   switch (src) {
     case kCommands: {
+      if (it.rx_mono && ready_.load(std::memory_order_relaxed)) {  // live commands only
+        m_.hop_store_to_rx_ns.add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, it.rx_wall - it.ts)));
+        m_.hop_rx_to_engine_ns.add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, mono_ns() - it.rx_mono)));
+        m_.hop_count.add();
+      }
       ok = codec_->decode_command(data, len, it.seq, *cmd_);
       engine_->set_replay(it.seq != 0 && it.seq <= suppress_[kCommands]);
       const StoredDecision* forced = nullptr;
@@ -811,6 +836,11 @@ void RiskEngineHost::process(int src, InItem& it) {
   ++events_since_snap_;
 
   const bool silent = it.seq != 0 && it.seq <= suppress_[src];
+  // Publisher idle (nothing queued, so every earlier output is acked):
+  // publish on this thread right away instead of waking the publisher - one
+  // thread hop less on the decision's path. Under load the publisher thread
+  // publishes (batches), keeping the engine thread on decisions.
+  const bool direct = direct_js_ && out.count > 0 && !silent && out_->size_approx() == 0;
   OutRec* last = nullptr;
   if (silent) {
     m_.suppressed_outputs.add(out.count);
@@ -819,13 +849,28 @@ void RiskEngineHost::process(int src, InItem& it) {
       if (last) push_out(last);
       last = claim_out();
       last->input = nullptr;
+      last->direct = false;
+      last->direct_failed = false;
       build_output(out.items[k], it, latency, *last);
+      last->built_mono = src == kCommands ? mono_ns() : 0;
+      if (direct && last->len) {
+        // Published before the record is committed: when the publisher sees
+        // it, it is pending on direct_js_ (or marked failed).
+        last->direct = true;
+        natsMsg* m = make_msg(*last);
+        if (!m || js_PublishMsgAsync(direct_js_->raw(), &m, nullptr) != NATS_OK) {
+          if (m) natsMsg_Destroy(m);
+          last->direct_failed = true;
+        }
+      }
     }
   }
   if (!last) {
     last = claim_out();
     last->len = 0;
     last->type = OutType::None;
+    last->direct = false;
+    last->direct_failed = false;
   }
   last->input = it.msg;  // the publisher acks the input after this record
   last->src = static_cast<std::uint8_t>(src);
@@ -1071,21 +1116,22 @@ bool RiskEngineHost::write_snapshot_sync() {
 
 // ---- publisher -------------------------------------------------------------------
 
+natsMsg* RiskEngineHost::make_msg(const OutRec& r) {
+  natsMsg* m = nullptr;
+  if (natsMsg_Create(&m, r.subject, nullptr, reinterpret_cast<const char*>(r.data), r.len) != NATS_OK) return nullptr;
+  natsMsgHeader_Set(m, "Nats-Msg-Id", r.msg_id);
+  natsMsgHeader_Set(m, "Oms-Type", kTypeNames[static_cast<int>(r.type)]);
+  natsMsgHeader_Set(m, "Oms-Id", r.id);
+  natsMsgHeader_Set(m, "Oms-Producer", "oms-core");
+  natsMsgHeader_Set(m, "Content-Type", "application/protobuf");
+  if (r.trace[0]) natsMsgHeader_Set(m, "Oms-Trace-Id", r.trace);
+  return m;
+}
+
 void RiskEngineHost::publisher_loop() {
   jsCtx* js = js_->raw();
   std::uint32_t seen = pub_bell_.snapshot();
   int idle = 0;
-  auto make_msg = [](const OutRec& r) -> natsMsg* {
-    natsMsg* m = nullptr;
-    if (natsMsg_Create(&m, r.subject, nullptr, reinterpret_cast<const char*>(r.data), r.len) != NATS_OK) return nullptr;
-    natsMsgHeader_Set(m, "Nats-Msg-Id", r.msg_id);
-    natsMsgHeader_Set(m, "Oms-Type", kTypeNames[static_cast<int>(r.type)]);
-    natsMsgHeader_Set(m, "Oms-Id", r.id);
-    natsMsgHeader_Set(m, "Oms-Producer", "oms-core");
-    natsMsgHeader_Set(m, "Content-Type", "application/protobuf");
-    if (r.trace[0]) natsMsgHeader_Set(m, "Oms-Trace-Id", r.trace);
-    return m;
-  };
   for (;;) {
     const std::size_t n = std::min<std::size_t>(out_->available(), 512);
     if (n == 0) {
@@ -1099,10 +1145,21 @@ void RiskEngineHost::publisher_loop() {
     if (publish_delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(publish_delay_ms_));
     // 1. publish every output of the batch asynchronously...
     const std::uint64_t errors_before = js_->async_errors();
-    bool any = false, failed = false;
+    bool any = false, failed = false, any_direct = false;
     for (std::size_t i = 0; i < n; ++i) {
       const OutRec& r = out_->at(i);
       if (r.len == 0) continue;
+      if (r.built_mono && r.type == OutType::RiskDecision) {
+        m_.hop_engine_to_publish_ns.add(
+            r.direct ? 0 : static_cast<std::uint64_t>(std::max<std::int64_t>(0, mono_ns() - r.built_mono)));
+        m_.hop_pub_count.add();
+        if (r.direct) m_.hop_direct_count.add();
+      }
+      if (r.direct) {  // published by the engine thread
+        any_direct = true;
+        failed = failed || r.direct_failed;
+        continue;
+      }
       natsMsg* m = make_msg(r);
       if (!m || js_PublishMsgAsync(js, &m, nullptr) != NATS_OK) {
         if (m) natsMsg_Destroy(m);
@@ -1117,6 +1174,21 @@ void RiskEngineHost::publisher_loop() {
       jsPubOptions_Init(&po);
       po.MaxWait = 5000;
       failed = js_PublishAsyncComplete(js, &po) != NATS_OK;
+    }
+    if (any_direct && !failed) {
+      // Every direct record of the batch was published before it was
+      // committed, so it is pending (or done) on direct_js_ now.
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MaxWait = 5000;
+      failed = js_PublishAsyncComplete(direct_js_->raw(), &po) != NATS_OK;
+    }
+    if (direct_js_) {
+      // Any direct-publish error since the last batch: republish this batch
+      // (conservative; same Nats-Msg-Id, so no duplicates).
+      const std::uint64_t e = direct_js_->async_errors();
+      failed = failed || e != direct_errors_seen_;
+      direct_errors_seen_ = e;
     }
     failed = failed || js_->async_errors() != errors_before;
     // ...or republish one by one until acked (same Nats-Msg-Id: no duplicates).
@@ -1279,6 +1351,12 @@ void RiskEngineHost::render_metrics(std::string& out) const {
       {"oms_core_limit_reloads_total", "Risk limit reloads applied (SIGHUP or cmd.control.reload).", m_.reloads},
       {"oms_core_limit_reload_errors_total", "Risk limit reloads rejected (old limits kept).", m_.reload_errors},
       {"oms_core_snapshots_total", "Engine snapshots written.", m_.snapshots},
+      {"oms_core_hop_store_to_fetch_ns_total", "Live commands: JetStream store time to the I/O thread having it (ns, sum).", m_.hop_store_to_rx_ns},
+      {"oms_core_hop_fetch_to_engine_ns_total", "Live commands: I/O thread to engine thread (ns, sum).", m_.hop_rx_to_engine_ns},
+      {"oms_core_hop_commands_total", "Live commands counted in the hop sums above.", m_.hop_count},
+      {"oms_core_hop_engine_to_publish_ns_total", "Decisions: built on the engine thread to published (0 when the engine thread published it; ns, sum).", m_.hop_engine_to_publish_ns},
+      {"oms_core_hop_decisions_total", "Decisions counted in oms_core_hop_engine_to_publish_ns_total.", m_.hop_pub_count},
+      {"oms_core_hop_direct_decisions_total", "Decisions published by the engine thread itself (publisher idle).", m_.hop_direct_count},
       {"oms_core_snapshot_errors_total", "Engine snapshots that failed or were abandoned.", m_.snapshot_errors},
   };
   for (const auto& c : counters) {

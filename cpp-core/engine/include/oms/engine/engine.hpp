@@ -270,7 +270,8 @@ private:
 
     RejectReason check_order(std::uint16_t acct, std::uint32_t instr, std::uint32_t slot, const OrderView& o,
                              bool is_amend, RejectText& t);
-    HandleStatus on_new(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd, std::uint64_t ofp);
+    HandleStatus on_new(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd, std::uint64_t ofp,
+                        std::uint32_t instr);
     HandleStatus on_cancel(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);
     HandleStatus on_amend(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);
     HandleStatus on_cancel_all(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);
