@@ -1058,7 +1058,7 @@ void RiskEngineHost::maybe_snapshot(bool force) {
   // a burst replays (almost) nothing. The copy is ~20 MB (a few ms); the
   // writer thread persists it, and a snapshot is skipped while it is busy.
   const bool due = force || (snap_every_events_ > 0 && events_since_snap_ >= snap_every_events_) ||
-                   (events_since_snap_ >= 50'000 && since >= 250'000'000) ||
+                   (events_since_snap_ >= 20'000 && since >= 200'000'000) ||
                    (now - last_input_ns_ >= 100'000'000 && since >= 200'000'000) ||
                    (since >= std::min<std::int64_t>(interval, 10'000'000'000) && since >= 1'000'000'000);
   if (!due || snap_state_.load(std::memory_order_acquire) != 0) return;
