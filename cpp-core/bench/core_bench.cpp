@@ -72,8 +72,15 @@ struct Core {
 };
 
 Core spawn_core(const std::string& config, const std::string& url, int http_port, const std::string& data_dir) {
+  // stderr to a file in the bench directory (a pipe nobody reads would block
+  // oms-core once 64 KB of log piled up).
+  static int spawned = 0;
+  const std::string log_path =
+      std::filesystem::path(data_dir).parent_path().string() + "/core-" + std::to_string(++spawned) + ".log";
   int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) std::exit(1);
+  pipefd[1] = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  pipefd[0] = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (pipefd[1] < 0) std::exit(1);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
@@ -88,7 +95,7 @@ Core spawn_core(const std::string& config, const std::string& url, int http_port
   env_s.push_back("OMS_NATS_URL=" + url);
   env_s.push_back("OMS_HTTP_PORT_OMS_CORE=" + std::to_string(http_port));
   env_s.push_back("OMS_DATA_DIR=" + data_dir);
-  env_s.push_back("OMS_LOG_LEVEL=warning");
+  env_s.push_back("OMS_LOG_LEVEL=info");  // to core-N.log in the bench directory
   std::vector<char*> envp;
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -416,6 +423,11 @@ int main(int argc, char** argv) {
       }
       (void)js->publish_async_complete(seconds(60));
       (void)client.flush(seconds(10));
+      std::string body;
+      http_get(port, "/metrics", &body);
+      if (r == 0)
+        std::printf("    (before the kill: %.0f snapshots written by this process, last write %.0f ms)\n",
+                    metric(body, "oms_core_snapshots_total"), metric(body, "oms_core_snapshot_write_seconds") * 1e3);
       kill_core(core, SIGKILL);
       burst_runs.push_back(restart(false));
     }
@@ -427,6 +439,7 @@ int main(int argc, char** argv) {
   } else {
     kill_core(core, SIGTERM);
   }
-  std::filesystem::remove_all(dir);
+  if (std::getenv("OMS_BENCH_KEEP")) std::printf("(kept %s)\n", dir.c_str());
+  else std::filesystem::remove_all(dir);
   return 0;
 }
