@@ -23,6 +23,7 @@
 //    ack floor rebuild state silently (their outputs exist already); later
 //    ones publish (dedup covers the ones caught between publish and ack).
 #include "oms/core/engine_host.hpp"
+#include "oms/core/ack_subject.hpp"
 #include "oms/core/replay_order.hpp"
 #include "oms/core/risk_config.hpp"
 #include "oms/core/snapshot_file.hpp"
@@ -621,6 +622,7 @@ nats::Status RiskEngineHost::setup_consumers() {
 
 // ---- I/O threads ---------------------------------------------------------------
 
+
 void RiskEngineHost::io_loop(int src) {
   InRing& ring = *in_[src];
   std::vector<nats::Msg> batch;
@@ -638,11 +640,12 @@ void RiskEngineHost::io_loop(int src) {
     std::uint64_t last_pending = 1;
     for (auto& m : batch) {
       InItem it;
-      auto info = m.delivery_info();
-      if (info) {
-        it.seq = info->stream_seq;
-        it.ts = info->timestamp_ns;
-        last_pending = info->num_pending;
+      if (!parse_ack_subject(natsMsg_GetReply(m.raw()), it.seq, it.ts, last_pending)) {
+        if (auto info = m.delivery_info()) {
+          it.seq = info->stream_seq;
+          it.ts = info->timestamp_ns;
+          last_pending = info->num_pending;
+        }
       }
       if (src == kCommands) {
         it.rx_wall = wall_ns();
