@@ -588,6 +588,17 @@ nats::Status RiskEngineHost::setup_consumers() {
     }
     jsConsumerInfo* ci = nullptr;
     natsStatus s = js_AddConsumer(&ci, js, d.stream, &cc, nullptr, &jerr);
+    // A busy server can take seconds to create a consumer over a large
+    // stream (NumPending): retry timeouts instead of running without the source.
+    for (int attempt = 1; s == NATS_TIMEOUT && attempt < 6; ++attempt) {
+      log_->warn("consumer create timed out; retrying", {{"source", d.name}, {"attempt", std::to_string(attempt)}});
+      js_DeleteConsumer(js, d.stream, d.durable, nullptr, &jerr);  // it may have been created after all
+      s = js_AddConsumer(&ci, js, d.stream, &cc, nullptr, &jerr);
+    }
+    if (s != NATS_OK && s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
+      result[i] = nats::Status::failure(s, "js_AddConsumer", jerr);
+      return;
+    }
     if (s != NATS_OK) {
       // Stream missing from this deployment's config: run without the source.
       log_->warn("consumer not created; source disabled",

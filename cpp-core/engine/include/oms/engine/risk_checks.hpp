@@ -131,11 +131,13 @@ inline bool is_reducing(const Exposure& e, const OrderView& o) {
 
 inline RejectReason check_instrument_rules(const InstrumentSpec& s, const OrderView& o, RejectText& t) {
     const int ps = s.price_scale, qs = s.qty_scale;
-    if (o.has_price && s.tick_size > 0 && o.price % s.tick_size != 0) {
+    // (> 1: a tick/lot of one unit of the scale - the usual case - needs no
+    // 64-bit division, ~40 cycles each.)
+    if (o.has_price && s.tick_size > 1 && o.price % s.tick_size != 0) {
         t.put("price ").num(o.price, ps, ps).put(" not a multiple of tick ").num(s.tick_size, ps, ps);
         return RejectReason::TickSize;
     }
-    if (!o.qty_estimated && s.lot_size > 0 && o.qty % s.lot_size != 0) {
+    if (!o.qty_estimated && s.lot_size > 1 && o.qty % s.lot_size != 0) {
         t.put("qty ").num(o.qty, qs, qs).put(" not a multiple of lot ").num(s.lot_size, qs, qs);
         return RejectReason::LotSize;
     }
