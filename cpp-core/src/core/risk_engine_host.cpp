@@ -377,6 +377,8 @@ class RiskEngineHost final : public EngineHost {
   std::uint64_t events_since_snap_ = 0;
   std::int64_t last_snap_ns_ = 0;
   std::int64_t last_input_ns_ = 0;                   // engine thread: last time an input was applied
+  std::int64_t blocked_since_ = 0;                   // engine thread: replay merge waiting on a source since
+  bool replay_unblocked_logged_ = false;
   std::uint64_t snap_every_events_ = 0;              // test knob OMS_CORE_SNAPSHOT_EVERY_EVENTS (0: off)
   int publish_delay_ms_ = 0;                         // test knob OMS_CORE_TEST_PUBLISH_DELAY_MS: slow publisher
   std::int64_t start_ns_ = 0;
@@ -1071,7 +1073,17 @@ bool RiskEngineHost::replay_step() {
       InItem* f = const_cast<InItem*>(in_[src]->front());
       if (src == kCommands && decided_done && !events_done) continue;  // undecided commands: after the events
       if (!f) {
-        if (!done) return any;
+        if (!done) {
+          // Liveness over order: a source that delivers nothing for 2 s
+          // (its consumer failing) must not stall the others.
+          const std::int64_t now = mono_ns();
+          if (blocked_since_ == 0) blocked_since_ = now;
+          if (now - blocked_since_ < 2'000'000'000) return any;
+          if (!replay_unblocked_logged_) {
+            replay_unblocked_logged_ = true;
+            log_->warn("replay: a source delivers nothing; merging without it", {{"source", kSources[src].name}});
+          }
+        }
         continue;
       }
       if (!bi || replay_before(*f, src, *bi, best)) {
@@ -1080,6 +1092,7 @@ bool RiskEngineHost::replay_step() {
       }
     }
     if (best < 0) return any;
+    blocked_since_ = 0;
     process(best, *bi);
     in_[best]->pop();
     any = true;

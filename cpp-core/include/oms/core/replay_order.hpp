@@ -13,7 +13,8 @@
 //      before the orders they govern);
 //   4. then by sequence.
 // A source that has not caught up and has nothing queued blocks the merge
-// (it may still deliver an earlier message). Live processing is arrival
+// (it may still deliver an earlier message), for at most 2 s (liveness: a
+// failing consumer must not stall the engine; then the order is best effort). Live processing is arrival
 // order, which is store order up to thread scheduling; messages stored after
 // a restart are newer than every replayed one, so they never reorder it.
 #pragma once
