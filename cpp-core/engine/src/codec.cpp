@@ -121,6 +121,7 @@ bool Codec::decode_command(const std::uint8_t* data, std::size_t len, std::uint6
 bool Codec::decode_command_reference(const std::uint8_t* data, std::size_t len, std::uint64_t sequence,
                                      OrderCommandMsg& out) {
     reset_arena();
+    out.wire_lossless = false;  // unusual input: forwarded copies are re-encoded
     Oms__V1__OrderCommand* m = oms__v1__order_command__unpack(alloc_of(allocator_), len, data);
     if (!m) return false;
     bool ok = copy(out.command_id, m->command_id);
@@ -343,6 +344,15 @@ std::size_t Codec::encode_decision(const Decision& d, std::int64_t check_latency
 }
 
 std::size_t Codec::encode_command(const OrderCommandMsg& c, std::uint8_t* buf, std::size_t cap) {
+    return encode_command_direct(c, buf, cap);
+}
+
+std::size_t Codec::encode_forward(const OrderCommandMsg& c, const std::uint8_t* in, std::size_t in_len, std::uint8_t* buf,
+                                  std::size_t cap) {
+    if (c.wire_lossless && c.kind == CommandKind::NewOrder && in && in_len > 0 && in_len <= cap) {
+        std::memcpy(buf, in, in_len);
+        return in_len;
+    }
     return encode_command_direct(c, buf, cap);
 }
 

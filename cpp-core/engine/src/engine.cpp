@@ -35,6 +35,7 @@ void copy_command(OrderCommandMsg& dst, const OrderCommandMsg& src) {
     dst.command_id = src.command_id;
     dst.sequence = src.sequence;
     dst.kind = src.kind;
+    dst.wire_lossless = src.wire_lossless;
     switch (src.kind) {
         case CommandKind::NewOrder: dst.new_order = src.new_order; break;
         case CommandKind::CancelOrder: dst.cancel = src.cancel; break;
@@ -879,6 +880,7 @@ HandleStatus Engine::handle(const RiskControlMsg& rc, OutputBuffer& out) {
                 o->cmd.command_id = k.command_id;
                 o->cmd.sequence = 0;
                 o->cmd.kind = CommandKind::CancelAll;
+                o->cmd.wire_lossless = false;  // built here, no input bytes
                 CancelAllMsg& c = o->cmd.cancel_all;
                 c.account = k.scope == KillScope::Global ? AccountName{} : k.account;
                 c.exchange = (k.scope == KillScope::Venue || k.scope == KillScope::Symbol) ? k.exchange : Str16{};

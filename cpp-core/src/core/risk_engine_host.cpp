@@ -759,7 +759,11 @@ void RiskEngineHost::build_output(const Output& o, const InItem& it, std::int64_
       join_id(r.id, c.command_id.view(), "");
       join_id(r.msg_id, c.command_id.view(), o.kind == OutputKind::KillCancelAll ? ":cancel-all" : ":route");
       r.type = OutType::OrderCommand;
-      n = codec_->encode_command(c, r.data, sizeof r.data);
+      if (o.kind == OutputKind::ForwardCommand && it.msg)  // the input's bytes when they say the same
+        n = codec_->encode_forward(c, reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(it.msg)),
+                                   static_cast<std::size_t>(natsMsg_GetDataLength(it.msg)), r.data, sizeof r.data);
+      else
+        n = codec_->encode_command(c, r.data, sizeof r.data);
       break;
     }
     default: break;

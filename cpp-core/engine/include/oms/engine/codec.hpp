@@ -60,6 +60,10 @@ public:
     std::size_t encode_rejected_event(const Output& o, std::int64_t ts_init_ns, std::uint8_t* buf, std::size_t cap);
     // OrderCommand for ForwardCommand / KillCancelAll outputs.
     std::size_t encode_command(const OrderCommandMsg& c, std::uint8_t* buf, std::size_t cap);
+    // A forwarded (accepted) command: its input bytes `in` verbatim when the
+    // decode lost nothing (c.wire_lossless, NewOrder), else encode_command.
+    std::size_t encode_forward(const OrderCommandMsg& c, const std::uint8_t* in, std::size_t in_len, std::uint8_t* buf,
+                               std::size_t cap);
     // protobuf-c versions of the two above (reference for the direct ones).
     std::size_t encode_decision_reference(const Decision& d, std::int64_t check_latency_ns, std::uint8_t* buf,
                                           std::size_t cap);

@@ -79,6 +79,11 @@ struct OrderCommandMsg {
     Str64 command_id;
     std::uint64_t sequence = 0;  // JetStream stream sequence (0: unknown)
     CommandKind kind = CommandKind::None;
+    // Set by the fast decoder when nothing was lost in decoding (no string cut
+    // at a NUL, no enum/number narrowed): the input's bytes then say exactly
+    // what this struct says, so a forwarded copy may reuse them verbatim
+    // instead of being re-encoded.
+    bool wire_lossless = false;
     NewOrderMsg new_order;
     CancelOrderMsg cancel;
     AmendOrderMsg amend;
