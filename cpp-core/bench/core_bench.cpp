@@ -10,7 +10,7 @@
 //     time (snapshot + tail), and the same with the snapshot deleted (full
 //     replay of every stream).
 //
-//   oms-core-bench [--n 5000] [--events 1000000] [--skip-recovery]
+//   oms-core-bench [--n 5000] [--events 1000000] [--recovery-runs 5] [--burst 50000] [--skip-recovery]
 #include "oms/engine/codec.hpp"
 #include "oms/metrics/hdr_histogram.hpp"
 #include "oms/nats/connection.hpp"
@@ -23,6 +23,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -71,8 +72,15 @@ struct Core {
 };
 
 Core spawn_core(const std::string& config, const std::string& url, int http_port, const std::string& data_dir) {
+  // stderr to a file in the bench directory (a pipe nobody reads would block
+  // oms-core once 64 KB of log piled up).
+  static int spawned = 0;
+  const std::string log_path =
+      std::filesystem::path(data_dir).parent_path().string() + "/core-" + std::to_string(++spawned) + ".log";
   int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) std::exit(1);
+  pipefd[1] = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  pipefd[0] = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (pipefd[1] < 0) std::exit(1);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
@@ -87,7 +95,7 @@ Core spawn_core(const std::string& config, const std::string& url, int http_port
   env_s.push_back("OMS_NATS_URL=" + url);
   env_s.push_back("OMS_HTTP_PORT_OMS_CORE=" + std::to_string(http_port));
   env_s.push_back("OMS_DATA_DIR=" + data_dir);
-  env_s.push_back("OMS_LOG_LEVEL=warning");
+  env_s.push_back("OMS_LOG_LEVEL=info");  // to core-N.log in the bench directory
   std::vector<char*> envp;
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -197,11 +205,15 @@ int main(int argc, char** argv) {
   int n = 5000;
   uint64_t events = 1'000'000;
   bool recovery = true;
+  int recovery_runs = 5;
+  uint64_t burst = 50'000;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--n" && i + 1 < argc) n = std::atoi(argv[++i]);
     else if (a == "--events" && i + 1 < argc) events = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--skip-recovery") recovery = false;
+    else if (a == "--recovery-runs" && i + 1 < argc) recovery_runs = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--burst" && i + 1 < argc) burst = std::strtoull(argv[++i], nullptr, 10);
   }
   oms::testing::NatsServer server("/usr/sbin/nats-server");
   if (!server.ready()) {
@@ -273,6 +285,18 @@ int main(int argc, char** argv) {
   std::printf("## oms-core end to end (local nats-server, one command in flight)\n");
   print_latency("NATS floor: core request/reply", floor);
   print_latency("command -> RiskDecision via oms-core", e2e);
+  {
+    std::string body;
+    http_get(port, "/metrics", &body);
+    const double nc = metric(body, "oms_core_hop_commands_total"), nd = metric(body, "oms_core_hop_decisions_total");
+    if (nc > 0 && nd > 0)
+      std::printf("inside oms-core, mean per command: store->fetched %.1fus, fetched->engine %.1fus, "
+                  "engine->published %.1fus (%.0f%% published by the engine thread)\n",
+                  metric(body, "oms_core_hop_store_to_fetch_ns_total") / nc / 1e3,
+                  metric(body, "oms_core_hop_fetch_to_engine_ns_total") / nc / 1e3,
+                  metric(body, "oms_core_hop_engine_to_publish_ns_total") / nd / 1e3,
+                  100.0 * metric(body, "oms_core_hop_direct_decisions_total") / nd);
+  }
   std::printf("e2e/floor: p50 %.2fx  p99 %.2fx (target p99 <= 1.5x)\n",
               static_cast<double>(e2e.value_at_percentile(50)) / static_cast<double>(floor.value_at_percentile(50)),
               static_cast<double>(e2e.value_at_percentile(99)) / static_cast<double>(floor.value_at_percentile(99)));
@@ -332,25 +356,90 @@ int main(int argc, char** argv) {
       }
       std::this_thread::sleep_for(milliseconds(200));
     }
-    std::this_thread::sleep_for(milliseconds(1500));  // let a periodic snapshot land
+    std::this_thread::sleep_for(milliseconds(500));  // inputs pause: the idle snapshot lands
     kill_core(core, SIGKILL);
 
-    auto restart = [&](const char* label) {
-      Core c = spawn_core(config, server.url(), port, dir + "/data");
+    struct Run { double ms, replay_ms, events; };
+    auto restart = [&](bool keep) {
+      core = spawn_core(config, server.url(), port, dir + "/data");
       const int64_t t = wait_ready(port, now_ns(), seconds(120));
       std::string body;
       http_get(port, "/metrics", &body);
-      std::printf("%-40s spawn->/readyz %8.1f ms  (engine replay %.1f ms, %.0f events replayed)\n", label,
-                  static_cast<double>(t) / 1e6, metric(body, "oms_core_replay_seconds") * 1e3,
-                  metric(body, "oms_core_replay_events"));
-      kill_core(c, SIGKILL);
+      Run r{static_cast<double>(t) / 1e6, metric(body, "oms_core_replay_seconds") * 1e3,
+            metric(body, "oms_core_replay_events")};
+      if (!keep) kill_core(core, SIGKILL);
+      return r;
     };
-    restart("kill -9, restart (snapshot + tail)");
+    auto report = [](const char* label, std::vector<Run> runs) {
+      std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.ms < b.ms; });
+      const Run& lo = runs.front();
+      const Run& med = runs[runs.size() / 2];
+      const Run& hi = runs.back();
+      std::printf("%-44s n=%zu spawn->/readyz min %7.1f ms  median %7.1f ms  max %7.1f ms  "
+                  "(tail replayed: %.0f / %.0f / %.0f events)\n",
+                  label, runs.size(), lo.ms, med.ms, hi.ms, lo.events, med.events, hi.events);
+      for (const Run& r : runs) std::printf("    %.1f ms (engine replay %.1f ms, %.0f events)\n", r.ms, r.replay_ms, r.events);
+    };
+    const int reps = recovery_runs;
+    // a) kill -9 of a quiescent engine (inputs applied, then a pause).
+    std::vector<Run> quiet;
+    for (int r = 0; r < reps; ++r) {
+      quiet.push_back(restart(true));
+      std::this_thread::sleep_for(milliseconds(300));
+      kill_core(core, SIGKILL);
+    }
+    report("kill -9 after a pause (snapshot + tail)", quiet);
+    // b) kill -9 right after a burst of `burst` more events was stored (the
+    //    engine is mid-burst: the tail is whatever the last snapshot misses).
+    std::vector<Run> burst_runs;
+    uint64_t burst_i = 0;
+    for (int r = 0; r < reps; ++r) {
+      (void)restart(true);
+      for (uint64_t i = 0; i < burst; ++i, ++burst_i) {
+        if (i % 20 == 0) {
+          const auto c = command(1'000'000 + burst_i, "burst");
+          const auto w = encode(c);
+          oms::nats::OmsHeaders h;
+          h.msg_id = c.command_id.c_str();
+          auto m = Msg::create("cmd.risk.binance.spot.BTCUSDT", w, h);
+          while (!js->publish_async(std::move(*m))) std::this_thread::sleep_for(milliseconds(1));
+        } else {
+          uint8_t buf[128];
+          Oms__V1__InstrumentId id = OMS__V1__INSTRUMENT_ID__INIT;
+          id.exchange = const_cast<char*>("binance");
+          id.market = const_cast<char*>("spot");
+          id.symbol = const_cast<char*>("BTCUSDT");
+          Oms__V1__TopOfBook t = OMS__V1__TOP_OF_BOOK__INIT;
+          t.instrument = &id;
+          t.price_scale = 2;
+          t.qty_scale = 5;
+          t.bid_price = 6499990;
+          t.ask_price = 6500010;
+          t.ts_event_ns = 1'700'000'100'000'000'000LL + static_cast<int64_t>(burst_i);
+          const size_t k = oms__v1__top_of_book__pack(&t, buf);
+          (void)client.publish("md.tob.binance.spot.BTCUSDT", {buf, k});
+          if (i % 4096 == 0) (void)client.flush(seconds(5));
+        }
+      }
+      (void)js->publish_async_complete(seconds(60));
+      (void)client.flush(seconds(10));
+      std::string body;
+      http_get(port, "/metrics", &body);
+      if (r == 0)
+        std::printf("    (before the kill: %.0f snapshots written by this process, last write %.0f ms)\n",
+                    metric(body, "oms_core_snapshots_total"), metric(body, "oms_core_snapshot_write_seconds") * 1e3);
+      kill_core(core, SIGKILL);
+      burst_runs.push_back(restart(false));
+    }
+    char label[96];
+    std::snprintf(label, sizeof label, "kill -9 right after a %llu-event burst", static_cast<unsigned long long>(burst));
+    report(label, burst_runs);
     std::filesystem::remove(dir + "/data/core/engine.snap");
-    restart("no snapshot (full replay of the streams)");
+    report("no snapshot (full replay of the streams)", {restart(false)});
   } else {
     kill_core(core, SIGTERM);
   }
-  std::filesystem::remove_all(dir);
+  if (std::getenv("OMS_BENCH_KEEP")) std::printf("(kept %s)\n", dir.c_str());
+  else std::filesystem::remove_all(dir);
   return 0;
 }

@@ -6,6 +6,9 @@
 // which inherit the mask) and consumed synchronously by the main thread
 // with sigtimedwait, so shutdown runs in normal code, not a signal handler.
 #include "oms/config.hpp"
+#if OMS_HAVE_ENGINE
+#include "oms/core/risk_config.hpp"
+#endif
 #include "oms/core/service.hpp"
 #include "oms/log.hpp"
 
@@ -15,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -70,7 +74,16 @@ int main(int argc, char** argv) {
   if (args.help) { std::fputs(kUsage, stdout); return 0; }
   if (!args.error.empty()) { std::fprintf(stderr, "oms-core: %s\n%s", args.error.c_str(), kUsage); return 2; }
 
-  const oms::config::LoadResult loaded = oms::config::load_config(args.config);
+  oms::config::LoadResult loaded = oms::config::load_config(args.config);
+#if OMS_HAVE_ENGINE
+  // The engine's `risk:` and `instruments:` sections: every bad limit is
+  // named (key, value, what was expected) before anything starts.
+  if (std::filesystem::exists(args.config)) {
+    const oms::core::RiskSettings risk = oms::core::load_risk_settings(args.config);
+    for (const auto& e : risk.errors)  // unreadable/unparsable files are reported by load_config already
+      if (e.key != "(file)" && e.key != "(yaml)") loaded.errors.push_back(e);
+  }
+#endif
   if (args.check_only) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "%s: %s\n", args.config.c_str(), e.to_string().c_str());
     if (loaded.ok()) {

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -145,6 +146,65 @@ TEST(OmsCoreCli, CheckConfigRejectsBadConfigAndNamesKey) {
   EXPECT_NE(rc, 0);
   EXPECT_NE(err.find("nats.url: \"foo\" is not a nats:// URL"), std::string::npos) << err;
   EXPECT_NE(err.find("heartbeat_interval"), std::string::npos) << err;
+}
+
+// The engine's `risk:` section is validated too: every bad limit is named
+// with its key, the value given and what was expected; exit status non-zero.
+TEST(OmsCoreCli, CheckConfigRejectsBadRiskLimits) {
+  std::ifstream in(kRepoConfig);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string yaml = ss.str();
+  // Replace the whole risk: block (up to the next top-level key) with bad values.
+  const std::size_t b = yaml.find("\nrisk:");
+  ASSERT_NE(b, std::string::npos);
+  std::size_t e = b + 1;
+  while ((e = yaml.find('\n', e)) != std::string::npos && e + 1 < yaml.size() &&
+         (yaml[e + 1] == ' ' || yaml[e + 1] == '#' || yaml[e + 1] == '\n'))
+    ++e;
+  const std::string bad_risk =
+      "\nrisk:\n"
+      "  reference_max_age_ms: -5\n"
+      "  allow_missing_reference: maybe\n"
+      "  colar: 1\n"
+      "  defaults:\n"
+      "    max_order_qty: \"ten\"\n"
+      "    max_order_notional: \"-1000\"\n"
+      "    price_collar_bps: 20000\n"
+      "    max_open_orders: -1\n"
+      "    orders_per_second: \"0.0001\"\n"
+      "  accounts:\n"
+      "    acct-1: { max_open_orders: many, max_gros_exposure: \"1\" }\n"
+      "  symbols:\n"
+      "    BTCUSDT: { max_position_long: \"1.123456789\" }\n";
+  yaml.replace(b, e == std::string::npos ? std::string::npos : e - b, bad_risk);
+  char path[] = "/tmp/oms-bad-risk-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, yaml.data(), yaml.size()), static_cast<ssize_t>(yaml.size()));
+  ::close(fd);
+  std::string err;
+  const int rc = run_check(path, &err);
+  ::unlink(path);
+  EXPECT_EQ(rc, 1) << err;
+  for (const char* want : {
+           "risk.reference_max_age_ms: -5 is invalid: expected a positive age in milliseconds (1..86400000)",
+           "risk.allow_missing_reference: \"maybe\" is invalid: expected true or false",
+           "risk.colar: unknown key",
+           "risk.defaults.max_order_qty: \"ten\" is invalid: expected a non-negative decimal base quantity",
+           "risk.defaults.max_order_notional: \"-1000\" is invalid: expected a non-negative decimal quote amount",
+           "risk.defaults.price_collar_bps: 20000 is invalid: expected basis points, 0 = collar off (0..10000)",
+           "risk.defaults.max_open_orders: -1 is invalid: expected an order count (0..1000000000)",
+           "risk.defaults.orders_per_second: \"0.0001\" is invalid: expected a non-negative decimal rate (orders/s) "
+           "with at most 3 decimal places",
+           "risk.accounts.acct-1.max_open_orders: \"many\" is invalid: expected an integer",
+           "risk.accounts.acct-1.max_gros_exposure: unknown limit",
+           "risk.symbols.BTCUSDT.max_position_long: \"1.123456789\" is invalid: expected a non-negative decimal "
+           "base quantity with at most 8 decimal places",
+       })
+    EXPECT_NE(err.find(want), std::string::npos) << "missing: " << want << "\n--- stderr:\n" << err;
+  // The rest of the file is fine: only risk problems are listed.
+  EXPECT_EQ(err.find("nats."), std::string::npos) << err;
 }
 
 TEST(OmsCoreCli, CheckConfigMissingFileFails) {

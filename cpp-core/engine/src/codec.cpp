@@ -7,6 +7,7 @@
 #include "oms/v1/common.pb-c.h"
 #include "oms/v1/marketdata.pb-c.h"
 #include "oms/v1/orders.pb-c.h"
+#include "oms/v1/positions.pb-c.h"
 #include "oms/v1/risk.pb-c.h"
 #include "oms/v1/trades.pb-c.h"
 
@@ -120,6 +121,7 @@ bool Codec::decode_command(const std::uint8_t* data, std::size_t len, std::uint6
 bool Codec::decode_command_reference(const std::uint8_t* data, std::size_t len, std::uint64_t sequence,
                                      OrderCommandMsg& out) {
     reset_arena();
+    out.wire_lossless = false;  // unusual input: forwarded copies are re-encoded
     Oms__V1__OrderCommand* m = oms__v1__order_command__unpack(alloc_of(allocator_), len, data);
     if (!m) return false;
     bool ok = copy(out.command_id, m->command_id);
@@ -237,6 +239,35 @@ bool Codec::decode_top_of_book(const std::uint8_t* data, std::size_t len, TopOfB
     return ok;
 }
 
+bool Codec::decode_account_update(const std::uint8_t* data, std::size_t len, AccountUpdateMsg& out) {
+    reset_arena();
+    Oms__V1__AccountUpdate* u = oms__v1__account_update__unpack(alloc_of(allocator_), len, data);
+    if (!u) return false;
+    bool ok = copy(out.update_id, u->update_id) && copy(out.account, u->account) && copy(out.exchange, u->exchange) &&
+              copy(out.market, u->market);
+    out.reason = static_cast<std::uint8_t>(en(u->reason) <= 7 ? en(u->reason) : 0);
+    out.ts_event_ns = u->ts_event_ns ? u->ts_event_ns : u->ts_init_ns;
+    out.truncated = u->n_positions > static_cast<std::size_t>(kMaxPositionsPerUpdate);
+    std::uint16_t n = 0;
+    for (std::size_t k = 0; k < u->n_positions && n < kMaxPositionsPerUpdate; ++k) {
+        const Oms__V1__Position* p = u->positions[k];
+        if (!p) continue;
+        PositionEntry& e = out.positions[n];
+        // A position names its account only when it differs from the update's.
+        if (p->account && p->account[0] && !(out.account == std::string_view(p->account))) { ok = false; continue; }
+        if (!copy_id(e.instrument, p->instrument)) { ok = false; continue; }
+        if (e.instrument.exchange.empty()) e.instrument.exchange = out.exchange;
+        if (e.instrument.market.empty()) e.instrument.market = out.market;
+        copy_dec(e.quantity, p->quantity);
+        e.has_entry_price = copy_dec(e.entry_price, p->average_entry_price) && e.entry_price.mantissa > 0;
+        e.has_mark_price = copy_dec(e.mark_price, p->mark_price) && e.mark_price.mantissa > 0;
+        e.ts_ns = p->ts_ns;
+        ++n;
+    }
+    out.n_positions = n;
+    return ok;
+}
+
 bool Codec::decode_risk_control(const std::uint8_t* data, std::size_t len, RiskControlMsg& out) {
     reset_arena();
     Oms__V1__RiskControl* r = oms__v1__risk_control__unpack(alloc_of(allocator_), len, data);
@@ -313,6 +344,15 @@ std::size_t Codec::encode_decision(const Decision& d, std::int64_t check_latency
 }
 
 std::size_t Codec::encode_command(const OrderCommandMsg& c, std::uint8_t* buf, std::size_t cap) {
+    return encode_command_direct(c, buf, cap);
+}
+
+std::size_t Codec::encode_forward(const OrderCommandMsg& c, const std::uint8_t* in, std::size_t in_len, std::uint8_t* buf,
+                                  std::size_t cap) {
+    if (c.wire_lossless && c.kind == CommandKind::NewOrder && in && in_len > 0 && in_len <= cap) {
+        std::memcpy(buf, in, in_len);
+        return in_len;
+    }
     return encode_command_direct(c, buf, cap);
 }
 

@@ -251,6 +251,7 @@ int decode_command_fast(const std::uint8_t* data, std::size_t len, std::uint64_t
             (void)sub_ok;
             NewOrderMsg& o = out.new_order;
             out.kind = CommandKind::NewOrder;
+            out.wire_lossless = side <= 2 && type <= 7 && tif <= 255 && (!has_routing || strategy <= 255);
             bool ok = put_str(out.command_id, cmd_id);
             out.sequence = sequence;
             ok = ok && put_str(o.order_id, order_id) && put_str(o.client_order_id, clord) &&
@@ -270,6 +271,13 @@ int decode_command_fast(const std::uint8_t* data, std::size_t len, std::uint64_t
             o.routing_strategy = has_routing ? static_cast<std::uint8_t>(strategy) : 0;
             o.n_allowed_venues = 0;
             for (std::uint32_t i = 0; ok && i < n_venues; ++i) ok = put_str(o.allowed_venues[o.n_allowed_venues++], venues[i]);
+            // A string cut at a NUL is shorter than its bytes.
+            out.wire_lossless = out.wire_lossless && out.command_id.len == cmd_id.n && o.order_id.len == order_id.n &&
+                                o.client_order_id.len == clord.n && o.parent_order_id.len == parent.n &&
+                                o.account.len == account.n && o.instrument.exchange.len == id.ex.n &&
+                                o.instrument.market.len == id.mkt.n && o.instrument.symbol.len == id.sym.n;
+            for (std::uint32_t i = 0; i < o.n_allowed_venues; ++i)
+                out.wire_lossless = out.wire_lossless && o.allowed_venues[i].len == venues[i].n;
             ok_out = ok;
             return 1;
         }
@@ -298,6 +306,7 @@ int decode_command_fast(const std::uint8_t* data, std::size_t len, std::uint64_t
             if (has_inst && parse_id(inst, id) != R::Ok) return -1;
             CancelOrderMsg& o = out.cancel;
             out.kind = CommandKind::CancelOrder;
+            out.wire_lossless = false;  // re-encoded (only NewOrder forwards its input bytes)
             bool ok = put_str(out.command_id, cmd_id);
             out.sequence = sequence;
             ok = ok && put_str(o.order_id, order_id) && put_str(o.client_order_id, clord) && put_str(o.account, account) &&
@@ -333,6 +342,7 @@ int decode_command_fast(const std::uint8_t* data, std::size_t len, std::uint64_t
             if (has_inst && parse_id(inst, id) != R::Ok) return -1;
             AmendOrderMsg& o = out.amend;
             out.kind = CommandKind::AmendOrder;
+            out.wire_lossless = false;  // re-encoded (only NewOrder forwards its input bytes)
             bool ok = put_str(out.command_id, cmd_id);
             out.sequence = sequence;
             ok = ok && put_str(o.order_id, order_id) && put_str(o.account, account) && put_id(o.instrument, id);
@@ -359,6 +369,7 @@ int decode_command_fast(const std::uint8_t* data, std::size_t len, std::uint64_t
             if (r != R::Ok) return -1;
             CancelAllMsg& o = out.cancel_all;
             out.kind = CommandKind::CancelAll;
+            out.wire_lossless = false;  // re-encoded (only NewOrder forwards its input bytes)
             bool ok = put_str(out.command_id, cmd_id);
             out.sequence = sequence;
             ok = ok && put_str(o.account, f_[1]) && put_str(o.exchange, f_[2]) && put_str(o.market, f_[3]) &&
@@ -372,6 +383,7 @@ int decode_command_fast(const std::uint8_t* data, std::size_t len, std::uint64_t
             bool ok = put_str(out.command_id, cmd_id);
             out.sequence = sequence;
             out.kind = CommandKind::None;
+            out.wire_lossless = false;  // re-encoded (only NewOrder forwards its input bytes)
             ok_out = ok;
             return 1;
         }

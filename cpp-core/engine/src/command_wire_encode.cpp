@@ -12,6 +12,28 @@
 namespace oms::engine {
 namespace {
 
+// strnlen(s.data, s.len) without a libc call: protobuf-c stops a string at
+// its first NUL, so an id with an embedded NUL must be cut there too. Word-
+// wise zero-byte test; reads whole words, never past data[N] (N % 8 == 0).
+template <std::size_t N>
+inline std::size_t fs_strnlen(const FixedString<N>& s) {
+    if constexpr (N % 8 != 0) {
+        return strnlen(s.data, s.len);
+    } else {
+        const std::size_t len = s.len;
+        for (std::size_t off = 0; off < len; off += 8) {
+            std::uint64_t v;
+            std::memcpy(&v, s.data + off, 8);
+            const std::uint64_t z = (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
+            if (z) {
+                const std::size_t at = off + static_cast<std::size_t>(__builtin_ctzll(z) >> 3);
+                return at < len ? at : len;
+            }
+        }
+        return len;
+    }
+}
+
 struct W {
     std::uint8_t* p;
     std::uint8_t* end;
@@ -33,12 +55,27 @@ struct W {
         if (!n) return;
         tag(f, 2); varint(n); raw(s, n);
     }
+    // Copy of a fixed string's n used bytes: with room for all N bytes, one
+    // fixed-size (inlined, vector) copy of the whole buffer, of which n count.
     template <std::size_t N>
-    void str(std::uint32_t f, const FixedString<N>& s) { str(f, s.data, s.len); }
+    void raw_fs(const FixedString<N>& s, std::size_t n) {
+        if (static_cast<std::size_t>(end - p) >= N) {
+            std::memcpy(p, s.data, N);
+            p += n;
+        } else {
+            raw(s.data, n);
+        }
+    }
+    template <std::size_t N>
+    void str(std::uint32_t f, const FixedString<N>& s) {
+        const std::size_t n = fs_strnlen(s);
+        if (!n) return;
+        tag(f, 2); varint(n); raw_fs(s, n);
+    }
     template <std::size_t N>
     void rep_str(std::uint32_t f, const FixedString<N>& s) {  // repeated: empty elements are packed too
-        std::size_t n = strnlen(s.data, s.len);
-        tag(f, 2); varint(n); raw(s.data, n);
+        const std::size_t n = fs_strnlen(s);
+        tag(f, 2); varint(n); raw_fs(s, n);
     }
     void u64(std::uint32_t f, std::uint64_t v) { if (v) { tag(f, 0); varint(v); } }
     void i64(std::uint32_t f, std::int64_t v) { u64(f, static_cast<std::uint64_t>(v)); }
@@ -81,7 +118,7 @@ std::size_t encode_decision_direct(const Decision& d, std::int64_t check_latency
     W w{buf, buf + cap};
     // decision_id = command_id + ":decision" (as Codec's join: capped at 95 chars).
     char decision_id[96];
-    std::size_t n = strnlen(d.command_id.data, d.command_id.len);
+    std::size_t n = fs_strnlen(d.command_id);
     std::memcpy(decision_id, d.command_id.data, n);
     if (n == d.command_id.len) {  // (an id with an embedded NUL ends there, as in protobuf-c's strlen)
         std::memcpy(decision_id + n, ":decision", 9);

@@ -1,13 +1,17 @@
 #include "oms/engine/engine.hpp"
 
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace oms::engine {
 namespace {
 
 constexpr std::int64_t kNsPerDay = 86'400'000'000'000LL;
 constexpr std::uint32_t kSnapshotMagic = 0x4F4D5345;  // "OMSE"
-constexpr std::uint32_t kSnapshotVersion = 2;  // 2: fingerprint-keyed order indexes, new hash
+constexpr std::uint32_t kSnapshotVersion = 3;  // 2: fingerprint-keyed order indexes; 3: venue positions in slots, fingerprint instrument index
 
 struct SnapshotHeader {
     std::uint32_t magic;
@@ -31,6 +35,7 @@ void copy_command(OrderCommandMsg& dst, const OrderCommandMsg& src) {
     dst.command_id = src.command_id;
     dst.sequence = src.sequence;
     dst.kind = src.kind;
+    dst.wire_lossless = src.wire_lossless;
     switch (src.kind) {
         case CommandKind::NewOrder: dst.new_order = src.new_order; break;
         case CommandKind::CancelOrder: dst.cancel = src.cancel; break;
@@ -54,6 +59,21 @@ void set_reject(StoredDecision& sd, RejectReason r) {
 }  // namespace
 
 Engine::Engine() = default;
+
+void* Engine::operator new(std::size_t n) {
+    constexpr std::size_t kHuge = 2u << 20;
+    const std::size_t len = (n + kHuge - 1) & ~(kHuge - 1);
+    void* p = std::aligned_alloc(kHuge, len);
+    if (!p) throw std::bad_alloc();
+    ::madvise(p, len, MADV_HUGEPAGE);  // before the first touch below
+    // Zero everything once (also faults the pages in now, not on the order
+    // path): members without initializers (RejectText's buffer) start as
+    // zeros, so snapshots never carry stale heap bytes.
+    std::memset(p, 0, len);
+    return p;
+}
+
+void Engine::operator delete(void* p) noexcept { std::free(p); }
 
 // ---------------------------------------------------------------- config ----
 
@@ -298,11 +318,15 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
     s_.cmd_dedup.prefetch(cfp);
     s_.cmd_dedup.prefetch_eviction();
     std::uint64_t ofp = 0;
+    std::uint32_t instr = InstrumentRegistry::kNotFound;
     if (cmd.kind == CommandKind::NewOrder) {
         ofp = order_fp(cmd.new_order.order_id);
         s_.order_idx.prefetch(ofp);
         if (!cmd.new_order.client_order_id.empty())
             s_.clord_idx.prefetch(clord_fp(cmd.new_order.account, cmd.new_order.client_order_id));
+        // Pure lookup done while the prefetches above are in flight (the
+        // dedup probe below would otherwise stall on them right away).
+        instr = s_.instruments.find(cmd.new_order.instrument);
     } else if (cmd.kind == CommandKind::AmendOrder) {
         s_.order_idx.prefetch(order_fp(cmd.amend.order_id));
     } else if (cmd.kind == CommandKind::CancelOrder) {
@@ -327,16 +351,16 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
         if (cmd.kind == CommandKind::NewOrder && forced_->result == DecisionResult::Accepted) {
             const bool was = replay_;
             replay_ = true;  // restore the order without re-running the checks
-            st = on_new(cmd, out, sd, ofp);
+            st = on_new(cmd, out, sd, ofp, instr);
             replay_ = was;
         } else {
             st = HandleStatus::Ok;
         }
         sd.result = forced_->result;
         sd.reason = forced_->reason;
-        sd.text = forced_->text;
+        copy_text(sd.text, forced_->text);
     } else switch (cmd.kind) {
-        case CommandKind::NewOrder: st = on_new(cmd, out, sd, ofp); break;
+        case CommandKind::NewOrder: st = on_new(cmd, out, sd, ofp, instr); break;
         case CommandKind::CancelOrder: st = on_cancel(cmd, out, sd); break;
         case CommandKind::AmendOrder: st = on_amend(cmd, out, sd); break;
         case CommandKind::CancelAll: st = on_cancel_all(cmd, out, sd); break;
@@ -348,7 +372,13 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
     }
     if (sd.result == DecisionResult::Accepted) ++s_.stats.accepted; else ++s_.stats.rejected;
     if (cmd.sequence != 0) s_.last_sequence = cmd.sequence;
-    if (!cmd.command_id.empty()) s_.cmd_dedup.put_fp(cfp, sd);
+    if (!cmd.command_id.empty()) {
+        StoredDecision* slot = s_.cmd_dedup.put_slot(cfp);  // used bytes only: see RejectText
+        slot->result = sd.result;
+        slot->reason = sd.reason;
+        slot->kind = sd.kind;
+        copy_text(slot->text, sd.text);
+    }
     emit(cmd, sd, out);
     return st;
 }
@@ -388,7 +418,8 @@ void Engine::emit(const OrderCommandMsg& cmd, const StoredDecision& sd, OutputBu
     }
 }
 
-HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDecision& sd, std::uint64_t ofp) {
+HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDecision& sd, std::uint64_t ofp,
+                            std::uint32_t instr) {
     const NewOrderMsg& m = cmd.new_order;
     RejectText& t = sd.text;
     auto reject = [&](RejectReason r) { set_reject(sd, r); return HandleStatus::Ok; };
@@ -402,7 +433,6 @@ HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDec
     if (!by_quote && m.quantity.mantissa <= 0) { t.put("quantity must be > 0"); return reject(RejectReason::InvalidRequest); }
     if (by_quote && m.quote_quantity.mantissa <= 0) { t.put("quote quantity must be > 0"); return reject(RejectReason::InvalidRequest); }
 
-    const std::uint32_t instr = s_.instruments.find(m.instrument);
     if (instr == InstrumentRegistry::kNotFound) {
         t.put("unknown instrument ").put(m.instrument.exchange.view()).put(".").put(m.instrument.market.view())
             .put(".").put(m.instrument.symbol.view());
@@ -637,6 +667,8 @@ HandleStatus Engine::handle(const FillMsg& f, OutputBuffer&) {
             fee = notional_sat(px, spec.price_scale, f.commission.mantissa, f.commission.scale);
         // Other assets (e.g. BNB) need FX: not converted, P&L excludes them.
     }
+    const std::int64_t fill_ts = f.ts_event_ns ? f.ts_event_ns : f.ts_init_ns;
+    if (fill_ts > s.last_fill_ns) s.last_fill_ns = fill_ts;
     const std::int64_t signed_qty = side == Side::Buy ? qty : -qty;
     const std::int64_t pnl = apply_fill(s.e.pos, signed_qty, px, spec.price_scale, spec.qty_scale, fee);
     AccountState& a = s_.accounts[acct];
@@ -739,6 +771,56 @@ HandleStatus Engine::handle(const TopOfBookMsg& tob) {
     return HandleStatus::Ok;
 }
 
+// ------------------------------------------------------ venue positions ----
+
+HandleStatus Engine::handle(const AccountUpdateMsg& u, OutputBuffer&) {
+    if (u.account.empty()) return HandleStatus::Invalid;
+    const std::uint16_t acct = intern_account(u.account);
+    if (acct == kNoAccount) { ++s_.stats.table_full; return HandleStatus::Full; }
+    HandleStatus st = HandleStatus::Ok;
+    for (std::uint16_t k = 0; k < u.n_positions; ++k) {
+        const PositionEntry& p = u.positions[k];
+        const std::uint32_t instr = s_.instruments.find(p.instrument);
+        if (instr == InstrumentRegistry::kNotFound) { ++s_.stats.positions_unknown; continue; }
+        const InstrumentSpec& spec = s_.instruments[instr];
+        std::int64_t q;
+        if (!rescale(p.quantity.mantissa, p.quantity.scale, spec.qty_scale, q, Rounding::TowardZero)) {
+            st = HandleStatus::Invalid;
+            continue;
+        }
+        const std::uint32_t slot = slot_for(acct, instr);
+        if (slot == kNoIndex) { ++s_.stats.table_full; st = HandleStatus::Full; continue; }
+        SlotState& s = s_.slots[slot];
+        const std::int64_t ts = p.ts_ns ? p.ts_ns : u.ts_event_ns;
+        // Older than a fill or report already applied: the engine knows better.
+        if (ts < s.last_fill_ns || ts < s.venue_pos_ns) { ++s_.stats.positions_stale; continue; }
+        s.venue_pos_ns = ts;
+        ++s_.stats.positions_applied;
+        Position& pos = s.e.pos;
+        if (q == pos.qty) continue;
+        std::int64_t cost = 0;
+        std::int64_t px = 0;
+        if (p.has_entry_price &&
+            rescale(p.entry_price.mantissa, p.entry_price.scale, spec.price_scale, px, Rounding::TowardZero) && px > 0) {
+            cost = notional_sat(px, spec.price_scale, q, spec.qty_scale);
+        } else if (pos.qty != 0 && q != 0 && (pos.qty > 0) == (q > 0)) {
+            const __int128 c = static_cast<__int128>(pos.cost) * q / pos.qty;  // same average entry
+            cost = fits_int64(c) ? static_cast<std::int64_t>(c) : (q > 0 ? INT64_MAX : INT64_MIN);
+        } else {
+            px = 0;
+            if (!(p.has_mark_price &&
+                  rescale(p.mark_price.mantissa, p.mark_price.scale, spec.price_scale, px, Rounding::TowardZero)))
+                px = 0;
+            if (px <= 0) px = s_.inst_state[instr].ref.price;
+            cost = px > 0 ? notional_sat(px, spec.price_scale, q, spec.qty_scale) : 0;
+        }
+        pos.qty = q;
+        pos.cost = q == 0 ? 0 : cost;
+        recontrib(s);
+    }
+    return st;
+}
+
 // ---------------------------------------------------------- risk control ----
 
 HandleStatus Engine::handle(const RiskControlMsg& rc, OutputBuffer& out) {
@@ -798,6 +880,7 @@ HandleStatus Engine::handle(const RiskControlMsg& rc, OutputBuffer& out) {
                 o->cmd.command_id = k.command_id;
                 o->cmd.sequence = 0;
                 o->cmd.kind = CommandKind::CancelAll;
+                o->cmd.wire_lossless = false;  // built here, no input bytes
                 CancelAllMsg& c = o->cmd.cancel_all;
                 c.account = k.scope == KillScope::Global ? AccountName{} : k.account;
                 c.exchange = (k.scope == KillScope::Venue || k.scope == KillScope::Symbol) ? k.exchange : Str16{};

@@ -5,6 +5,7 @@
 #include "helpers.hpp"
 #include "oms/engine/codec.hpp"
 #include "oms/v1/orders.pb-c.h"
+#include "oms/v1/positions.pb-c.h"
 #include "oms/v1/risk.pb-c.h"
 
 using namespace oms::engine;
@@ -172,4 +173,68 @@ TEST(Codec, EncodesDecisionAndRejectedEvent) {
     EXPECT_STREQ(ev->source, "oms-core");
     EXPECT_EQ(ev->ts_init_ns, 555);
     oms__v1__order_event__free_unpacked(ev, nullptr);
+}
+
+TEST(Codec, DecodesAccountUpdatePositions) {
+    Oms__V1__InstrumentId id = OMS__V1__INSTRUMENT_ID__INIT;
+    id.exchange = const_cast<char*>("binance");
+    id.market = const_cast<char*>("futures");
+    id.symbol = const_cast<char*>("BTCUSDT");
+    Oms__V1__InstrumentId bare = OMS__V1__INSTRUMENT_ID__INIT;  // exchange/market from the update
+    bare.symbol = const_cast<char*>("ETHUSDT");
+    Oms__V1__Decimal q1 = OMS__V1__DECIMAL__INIT, px1 = OMS__V1__DECIMAL__INIT, q2 = OMS__V1__DECIMAL__INIT;
+    q1.mantissa = -1500; q1.scale = 3;
+    px1.mantissa = 6500000; px1.scale = 2;
+    q2.mantissa = 2; q2.scale = 0;
+    Oms__V1__Position p1 = OMS__V1__POSITION__INIT, p2 = OMS__V1__POSITION__INIT;
+    p1.instrument = &id; p1.quantity = &q1; p1.average_entry_price = &px1; p1.ts_ns = 42;
+    p2.instrument = &bare; p2.quantity = &q2;
+    Oms__V1__Position* ps[] = {&p1, &p2};
+    Oms__V1__AccountUpdate u = OMS__V1__ACCOUNT_UPDATE__INIT;
+    u.update_id = const_cast<char*>("upd-1");
+    u.account = const_cast<char*>("acct-main");
+    u.exchange = const_cast<char*>("binance");
+    u.market = const_cast<char*>("futures");
+    u.reason = OMS__V1__ACCOUNT_UPDATE_REASON__ACCOUNT_UPDATE_REASON_SNAPSHOT;
+    u.n_positions = 2; u.positions = ps;
+    u.ts_event_ns = 77;
+    std::vector<std::uint8_t> buf(oms__v1__account_update__get_packed_size(&u));
+    oms__v1__account_update__pack(&u, buf.data());
+    Codec c;
+    AccountUpdateMsg m;
+    ASSERT_TRUE(c.decode_account_update(buf.data(), buf.size(), m));
+    EXPECT_EQ(m.update_id.view(), "upd-1");
+    EXPECT_EQ(m.account.view(), "acct-main");
+    EXPECT_EQ(m.reason, 1);
+    EXPECT_EQ(m.ts_event_ns, 77);
+    ASSERT_EQ(m.n_positions, 2);
+    EXPECT_EQ(m.positions[0].instrument.symbol.view(), "BTCUSDT");
+    EXPECT_EQ(m.positions[0].quantity.mantissa, -1500);
+    EXPECT_EQ(m.positions[0].quantity.scale, 3);
+    EXPECT_TRUE(m.positions[0].has_entry_price);
+    EXPECT_EQ(m.positions[0].entry_price.mantissa, 6500000);
+    EXPECT_FALSE(m.positions[0].has_mark_price);
+    EXPECT_EQ(m.positions[0].ts_ns, 42);
+    EXPECT_EQ(m.positions[1].instrument.exchange.view(), "binance");
+    EXPECT_EQ(m.positions[1].instrument.market.view(), "futures");
+    EXPECT_EQ(m.positions[1].quantity.mantissa, 2);
+    EXPECT_FALSE(m.positions[1].has_entry_price);
+    EXPECT_FALSE(c.decode_account_update(reinterpret_cast<const std::uint8_t*>("\xff\xff\xff"), 3, m));
+}
+
+TEST(Codec, DecodesGoldenAccountUpdate) {
+    auto b = golden("account_update");
+    ASSERT_FALSE(b.empty());
+    Codec c;
+    AccountUpdateMsg m;
+    ASSERT_TRUE(c.decode_account_update(b.data(), b.size(), m));
+    EXPECT_EQ(m.account.view(), "acct-main");
+    EXPECT_EQ(m.reason, 5);  // FUNDING
+    EXPECT_EQ(m.ts_event_ns, 1764110305000000000LL);
+    ASSERT_EQ(m.n_positions, 2);
+    EXPECT_EQ(m.positions[0].instrument.symbol.view(), "BTCUSDT");
+    EXPECT_EQ(m.positions[0].quantity.mantissa, -2500);
+    EXPECT_EQ(m.positions[0].mark_price.mantissa, 6490000);
+    EXPECT_EQ(m.positions[0].ts_ns, 5);
+    EXPECT_TRUE(m.positions[1].instrument.symbol.empty());  // empty entry: ignored by the engine (unknown instrument)
 }

@@ -5,6 +5,7 @@
 // randomly generated commands. Same return value, same message when true.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -262,4 +263,62 @@ TEST(CommandWire, DirectEncodersAreByteIdenticalToProtobufC) {
         cap = na ? g() % na : 0;
         ASSERT_EQ(c.encode_decision(d, lat, a, cap), 0u);
     }
+}
+
+// A forwarded order reuses the input's bytes only when the fast decode lost
+// nothing: then those bytes decode to exactly what re-encoding the decoded
+// command would (so the router sees the same order either way). Strings cut
+// at a NUL, narrowed numbers and the protobuf-c path are never lossless.
+TEST(CommandWire, LosslessDecodeForwardsInputBytesWithSameMeaning) {
+    std::mt19937_64 g(7);
+    Codec codec;
+    std::uint8_t in[4096], re[4096], fwd[4096];
+    std::size_t lossless = 0, lossy = 0;
+    for (int i = 0; i < 20000; ++i) {
+        OrderCommandMsg c = random_command(g);
+        if (c.kind != CommandKind::NewOrder) continue;
+        const std::size_t n = codec.encode_command_reference(c, in, sizeof in);
+        if (n == 0) continue;
+        OrderCommandMsg a;
+        if (!codec.decode_command(in, n, 1, a)) continue;
+        const std::size_t f = codec.encode_forward(a, in, n, fwd, sizeof fwd);
+        const std::size_t r = codec.encode_command(a, re, sizeof re);
+        ASSERT_GT(r, 0u);
+        if (a.wire_lossless) {
+            ++lossless;
+            ASSERT_EQ(f, n);
+            ASSERT_EQ(std::memcmp(fwd, in, n), 0);
+            OrderCommandMsg x, y;
+            ASSERT_TRUE(codec.decode_command(fwd, f, 1, x));
+            ASSERT_TRUE(codec.decode_command(re, r, 1, y));
+            ASSERT_STREQ(diff(x, y), "") << "case " << i;
+        } else {
+            ++lossy;
+            ASSERT_EQ(f, r);
+            ASSERT_EQ(std::memcmp(fwd, re, r), 0);
+        }
+    }
+    EXPECT_GT(lossless, 100u);
+    EXPECT_EQ(lossy, 0u);  // protobuf-c never writes a NUL into a string
+    // A NUL inside the order id on the wire: decoded cut at the NUL, so the
+    // forward is re-encoded (the input's bytes would say something else).
+    auto b = golden("command_new_limit");
+    std::vector<std::uint8_t> nul = b;
+    const std::string id = "O-20261125-000001";
+    auto at = std::search(nul.begin(), nul.end(), id.begin(), id.end());
+    ASSERT_NE(at, nul.end());
+    at[5] = 0;
+    OrderCommandMsg m;
+    ASSERT_TRUE(codec.decode_command(nul.data(), nul.size(), 1, m));
+    EXPECT_EQ(m.new_order.order_id.view(), "O-202");
+    EXPECT_FALSE(m.wire_lossless);
+    const std::size_t f = codec.encode_forward(m, nul.data(), nul.size(), fwd, sizeof fwd);
+    const std::size_t r = codec.encode_command(m, re, sizeof re);
+    ASSERT_EQ(f, r);
+    EXPECT_EQ(std::memcmp(fwd, re, r), 0);
+    // protobuf-c path: never lossless.
+    ASSERT_TRUE(codec.decode_command(b.data(), b.size(), 1, m));
+    EXPECT_TRUE(m.wire_lossless);
+    ASSERT_TRUE(codec.decode_command_reference(b.data(), b.size(), 1, m));
+    EXPECT_FALSE(m.wire_lossless);
 }

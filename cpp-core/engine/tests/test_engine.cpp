@@ -519,3 +519,87 @@ TEST(Engine, ReplayFromSnapshotIsDeterministic) {
     EXPECT_EQ(rec->position("acc1", btc())->qty, live->position("acc1", btc())->qty);
     EXPECT_EQ(rec->account("acc2")->gross, live->account("acc2")->gross);
 }
+
+// ---- venue-reported positions (positions.> AccountUpdate) -------------------
+
+namespace {
+AccountUpdateMsg venue_positions(const std::string& acct, std::int64_t qty_5dp, std::int64_t ts,
+                                 std::int64_t entry_px_2dp = 0) {
+    AccountUpdateMsg u;
+    u.update_id.assign("u-" + std::to_string(ts));
+    u.account.assign(acct);
+    u.exchange.assign("binance");
+    u.market.assign("spot");
+    u.reason = 6;  // RECONCILE
+    u.ts_event_ns = ts;
+    u.n_positions = 1;
+    PositionEntry& p = u.positions[0];
+    p.instrument = btc();
+    p.quantity = Decimal{qty_5dp, 5};
+    if (entry_px_2dp > 0) { p.entry_price = Decimal{entry_px_2dp, 2}; p.has_entry_price = true; }
+    return u;
+}
+}  // namespace
+
+TEST(Engine, VenuePositionReplacesQuantityAndExposure) {
+    auto e = make_engine();
+    OutputBuffer out;
+    // The venue reports 0.5 BTC long at 60000 (e.g. bought outside the OMS).
+    EXPECT_EQ(e->handle(venue_positions("acc1", 50000, T0, 6000000), out), HandleStatus::Ok);
+    EXPECT_EQ(out.count, 0u);
+    const Position* p = e->position("acc1", btc());
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->qty, 50000);
+    EXPECT_EQ(p->cost, U(30000));
+    EXPECT_EQ(e->account("acc1")->lng, U(30000));
+    EXPECT_EQ(e->account("acc1")->gross, U(30000));
+    EXPECT_EQ(e->stats().positions_applied, 1u);
+    // Flat report: position and exposure back to zero.
+    e->handle(venue_positions("acc1", 0, T0 + 1), out);
+    EXPECT_EQ(e->position("acc1", btc())->qty, 0);
+    EXPECT_EQ(e->position("acc1", btc())->cost, 0);
+    EXPECT_EQ(e->account("acc1")->gross, 0);
+}
+
+TEST(Engine, VenuePositionFeedsReduceOnlyAndPositionLimit) {
+    RiskConfig cfg;
+    cfg.defaults.max_position_long = "1";
+    auto e = make_engine(&cfg);
+    OutputBuffer out;
+    // No position known: a reduce-only sell is rejected.
+    auto ro = new_order("s1", Side::Sell, 20000, 6500000);
+    ro.new_order.reduce_only = true;
+    EXPECT_EQ(decide(*e, ro).reason, RejectReason::ReduceOnly);
+    // Venue reports 0.9 long: the same sell now reduces, and a 0.2 buy breaches the 1 BTC limit.
+    e->handle(venue_positions("acc1", 90000, T0, 6500000), out);
+    ro.command_id.assign("cmd-s1-again");
+    ro.new_order.order_id.assign("s1b");
+    ro.new_order.client_order_id.assign("cl-s1b");
+    EXPECT_EQ(decide(*e, ro).result, DecisionResult::Accepted);
+    EXPECT_EQ(decide(*e, new_order("b1", Side::Buy, 20000, 6500000)).reason, RejectReason::MaxPosition);
+    EXPECT_EQ(decide(*e, new_order("b2", Side::Buy, 10000, 6500000)).result, DecisionResult::Accepted);  // 1.0 exactly
+}
+
+TEST(Engine, VenuePositionOlderThanAppliedFillIsIgnored) {
+    auto e = make_engine();
+    OutputBuffer out;
+    e->handle(fill("t1", "", Side::Buy, 100000, 6500000, T0 + 10 * SEC), out);
+    ASSERT_EQ(e->position("acc1", btc())->qty, 100000);
+    // Taken before the fill: stale, ignored.
+    e->handle(venue_positions("acc1", 0, T0 + 5 * SEC), out);
+    EXPECT_EQ(e->position("acc1", btc())->qty, 100000);
+    EXPECT_EQ(e->stats().positions_stale, 1u);
+    // After the fill: applied (venue says 0.8; same side keeps the average entry 65000).
+    e->handle(venue_positions("acc1", 80000, T0 + 11 * SEC), out);
+    EXPECT_EQ(e->position("acc1", btc())->qty, 80000);
+    EXPECT_EQ(e->position("acc1", btc())->cost, U(52000));
+    // An older report after a newer one: ignored too.
+    e->handle(venue_positions("acc1", 10000, T0 + 10 * SEC + 1), out);
+    EXPECT_EQ(e->position("acc1", btc())->qty, 80000);
+    // Unknown instrument: counted, nothing else.
+    auto u = venue_positions("acc1", 10000, T0 + 12 * SEC);
+    u.positions[0].instrument.symbol.assign("NOPEUSDT");
+    e->handle(u, out);
+    EXPECT_EQ(e->stats().positions_unknown, 1u);
+    EXPECT_EQ(e->position("acc1", btc())->qty, 80000);
+}

@@ -16,22 +16,44 @@ struct Reader {
   RiskSettings& out;
   void error(const std::string& key, const std::string& msg) { out.errors.push_back({key, msg}); }
 
-  void str(const YAML::Node& n, const std::string& key, std::optional<std::string>& dst) {
+  static std::string shown(const YAML::Node& n) {
+    if (n.IsScalar()) return "\"" + n.Scalar() + "\"";
+    return n.IsMap() ? "a mapping" : n.IsSequence() ? "a list" : "null";
+  }
+  // A limit given as a decimal string (quantities, notionals, rates): must be
+  // a non-negative decimal exact at the engine's fixed-point scale.
+  void str(const YAML::Node& n, const std::string& key, std::optional<std::string>& dst, int scale,
+           const char* unit) {
     if (!n) return;
-    if (!n.IsScalar()) return error(key, "expected a decimal value");
-    dst = n.as<std::string>();
+    std::int64_t v = 0;
+    if (!n.IsScalar() || !engine::parse_decimal(n.Scalar(), scale, v) || v < 0)
+      return error(key, shown(n) + " is invalid: expected a non-negative decimal " + unit + " with at most " +
+                            std::to_string(scale) + " decimal places, e.g. \"2.5\"");
+    dst = n.Scalar();
   }
   void integer(const YAML::Node& n, const std::string& key, std::optional<std::int64_t>& dst) {
     if (!n) return;
     try {
       dst = n.as<std::int64_t>();
     } catch (const YAML::Exception&) {
-      error(key, "expected an integer");
+      error(key, shown(n) + " is invalid: expected an integer");
     }
+  }
+  // Integer limit within [lo, hi].
+  void bounded(const YAML::Node& n, const std::string& key, std::optional<std::int64_t>& dst, std::int64_t lo,
+               std::int64_t hi, const char* what) {
+    if (!n) return;
+    std::optional<std::int64_t> v;
+    integer(n, key, v);
+    if (!v) return;
+    if (*v < lo || *v > hi)
+      return error(key, std::to_string(*v) + " is invalid: expected " + what + " (" + std::to_string(lo) + ".." +
+                            std::to_string(hi) + ")");
+    dst = v;
   }
   void limits(const YAML::Node& n, const std::string& where, LimitValues& v) {
     if (!n) return;
-    if (!n.IsMap()) return error(where, "expected a mapping");
+    if (!n.IsMap()) return error(where, shown(n) + " is invalid: expected a mapping of limit: value");
     static const char* kKnown[] = {"max_order_qty", "max_position_long", "max_position_short",
                                    "max_order_notional", "max_long_notional", "max_short_notional",
                                    "max_gross_exposure", "daily_loss_limit", "orders_per_second", "order_burst",
@@ -40,21 +62,31 @@ struct Reader {
       const std::string k = kv.first.as<std::string>();
       bool known = false;
       for (const char* x : kKnown) known = known || k == x;
-      if (!known) error(where + "." + k, "unknown limit");
+      if (!known) error(where + "." + k, "unknown limit (expected one of max_order_qty, max_order_notional, "
+                                         "price_collar_bps, max_open_orders, max_open_orders_per_symbol, "
+                                         "max_position_long, max_position_short, max_long_notional, "
+                                         "max_short_notional, max_gross_exposure, daily_loss_limit, "
+                                         "orders_per_second, order_burst)");
     }
-    str(n["max_order_qty"], where + ".max_order_qty", v.max_order_qty);
-    str(n["max_position_long"], where + ".max_position_long", v.max_position_long);
-    str(n["max_position_short"], where + ".max_position_short", v.max_position_short);
-    str(n["max_order_notional"], where + ".max_order_notional", v.max_order_notional);
-    str(n["max_long_notional"], where + ".max_long_notional", v.max_long_notional);
-    str(n["max_short_notional"], where + ".max_short_notional", v.max_short_notional);
-    str(n["max_gross_exposure"], where + ".max_gross_exposure", v.max_gross_exposure);
-    str(n["daily_loss_limit"], where + ".daily_loss_limit", v.daily_loss_limit);
-    str(n["orders_per_second"], where + ".orders_per_second", v.orders_per_second);
-    str(n["order_burst"], where + ".order_burst", v.order_burst);
-    integer(n["max_open_orders"], where + ".max_open_orders", v.max_open_orders);
-    integer(n["max_open_orders_per_symbol"], where + ".max_open_orders_per_symbol", v.max_open_orders_per_symbol);
-    integer(n["price_collar_bps"], where + ".price_collar_bps", v.price_collar_bps);
+    using engine::kLimitQtyScale;
+    using engine::kQuoteScale;
+    using engine::kRateScale;
+    str(n["max_order_qty"], where + ".max_order_qty", v.max_order_qty, kLimitQtyScale, "base quantity");
+    str(n["max_position_long"], where + ".max_position_long", v.max_position_long, kLimitQtyScale, "base quantity");
+    str(n["max_position_short"], where + ".max_position_short", v.max_position_short, kLimitQtyScale, "base quantity");
+    str(n["max_order_notional"], where + ".max_order_notional", v.max_order_notional, kQuoteScale, "quote amount");
+    str(n["max_long_notional"], where + ".max_long_notional", v.max_long_notional, kQuoteScale, "quote amount");
+    str(n["max_short_notional"], where + ".max_short_notional", v.max_short_notional, kQuoteScale, "quote amount");
+    str(n["max_gross_exposure"], where + ".max_gross_exposure", v.max_gross_exposure, kQuoteScale, "quote amount");
+    str(n["daily_loss_limit"], where + ".daily_loss_limit", v.daily_loss_limit, kQuoteScale, "quote amount");
+    str(n["orders_per_second"], where + ".orders_per_second", v.orders_per_second, kRateScale, "rate (orders/s)");
+    str(n["order_burst"], where + ".order_burst", v.order_burst, kRateScale, "order count");
+    constexpr std::int64_t kMaxCount = 1'000'000'000;
+    bounded(n["max_open_orders"], where + ".max_open_orders", v.max_open_orders, 0, kMaxCount, "an order count");
+    bounded(n["max_open_orders_per_symbol"], where + ".max_open_orders_per_symbol", v.max_open_orders_per_symbol, 0,
+            kMaxCount, "an order count");
+    bounded(n["price_collar_bps"], where + ".price_collar_bps", v.price_collar_bps, 0, 10'000,
+            "basis points, 0 = collar off");
   }
 
   // Decimal string at `scale` (e.g. tick "0.01" at price_scale 2 -> 1).
@@ -109,16 +141,27 @@ struct Reader {
     if (!root || !root.IsMap()) return;
     if (const auto r = root["risk"]) {
       if (!r.IsMap()) {
-        error("risk", "expected a mapping");
+        error("risk", shown(r) + " is invalid: expected a mapping");
       } else {
+        static const char* kTop[] = {"reference_max_age_ms", "allow_missing_reference", "defaults", "accounts",
+                                     "symbols"};
+        for (const auto& kv : r) {
+          const std::string k = kv.first.as<std::string>();
+          bool known = false;
+          for (const char* x : kTop) known = known || k == x;
+          if (!known)
+            error("risk." + k, "unknown key (expected reference_max_age_ms, allow_missing_reference, defaults, "
+                               "accounts or symbols)");
+        }
         std::optional<std::int64_t> age;
-        integer(r["reference_max_age_ms"], "risk.reference_max_age_ms", age);
+        bounded(r["reference_max_age_ms"], "risk.reference_max_age_ms", age, 1, 86'400'000,
+                "a positive age in milliseconds");
         if (age) out.risk.reference_max_age_ms = *age;
         if (const auto a = r["allow_missing_reference"]) {
           try {
             out.risk.allow_missing_reference = a.as<bool>();
           } catch (const YAML::Exception&) {
-            error("risk.allow_missing_reference", "expected true|false");
+            error("risk.allow_missing_reference", shown(a) + " is invalid: expected true or false");
           }
         }
         limits(r["defaults"], "risk.defaults", out.risk.defaults);
@@ -126,7 +169,7 @@ struct Reader {
           const auto m = r[section];
           if (!m) continue;
           if (!m.IsMap()) {
-            error(std::string("risk.") + section, "expected a mapping");
+            error(std::string("risk.") + section, shown(m) + " is invalid: expected a mapping of name: limits");
             continue;
           }
           auto& list = std::string(section) == "accounts" ? out.risk.accounts : out.risk.symbols;

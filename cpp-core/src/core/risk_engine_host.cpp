@@ -23,6 +23,8 @@
 //    ack floor rebuild state silently (their outputs exist already); later
 //    ones publish (dedup covers the ones caught between publish and ack).
 #include "oms/core/engine_host.hpp"
+#include "oms/core/ack_subject.hpp"
+#include "oms/core/replay_order.hpp"
 #include "oms/core/risk_config.hpp"
 #include "oms/core/snapshot_file.hpp"
 #include "oms/engine/codec.hpp"
@@ -38,6 +40,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -80,15 +83,26 @@ constexpr SourceDef kSources[kNumSources] = {
 };
 constexpr const char* kReloadSubject = "cmd.control.reload";
 
+static_assert(kNumSources == kSrcCount && kCommands == kSrcCommands && kControl == kSrcControl &&
+              kOrders == kSrcOrders && kTrades == kSrcTrades && kPositions == kSrcPositions && kTob == kSrcTob &&
+              kInstruments == kSrcInstruments, "replay_order.hpp numbering");
+
 // ---- ring items -------------------------------------------------------------
 
 struct InItem {
   natsMsg* msg = nullptr;  // owned; handed on to the publisher for the ack
   std::uint64_t seq = 0;   // JetStream stream sequence
+  std::int64_t ts = 0;     // JetStream store time (replay merge order)
+  std::int64_t rx_wall = 0, rx_mono = 0;  // when the I/O thread had it (hop metrics)
   bool skip = false;       // our own REJECTED event echoed back on orders.>
   std::uint8_t trace_len = 0;
   char trace[64] = {};
 };
+
+// Deterministic replay merge order: include/oms/core/replay_order.hpp.
+inline bool replay_before(const InItem& a, int sa, const InItem& b, int sb) {
+  return oms::core::replay_before(ReplayKey{sa, a.seq, a.ts}, ReplayKey{sb, b.seq, b.ts});
+}
 
 enum class OutType : std::uint8_t { None, RiskDecision, OrderEvent, OrderCommand };
 constexpr const char* kTypeNames[] = {"", "oms.v1.RiskDecision", "oms.v1.OrderEvent", "oms.v1.OrderCommand"};
@@ -96,9 +110,12 @@ constexpr const char* kTypeNames[] = {"", "oms.v1.RiskDecision", "oms.v1.OrderEv
 struct OutRec {
   natsMsg* input = nullptr;  // ack + destroy after this record (nullptr: more records for the same input)
   std::uint64_t index = 0;   // running record number (snapshot/publish watermark)
+  std::int64_t built_mono = 0;  // engine thread: record built (hop metrics)
   std::uint16_t len = 0;     // payload bytes; 0: ack-only record
   OutType type = OutType::None;
   std::uint8_t src = 0;      // source of `input` (AckAll: ack only the newest per source)
+  bool direct = false;       // already published by the engine thread (on direct_js_), before commit
+  bool direct_failed = false;
   char subject[128] = {};
   char id[104] = {};      // Oms-Id
   char msg_id[104] = {};  // Nats-Msg-Id
@@ -134,6 +151,18 @@ struct Doorbell {
 };
 
 inline void cpu_relax() { __builtin_ia32_pause(); }
+
+// Runs fn(0..n-1) on n threads and joins: the startup JetStream API calls
+// (stream info, consumer info, delete/add/subscribe) are independent request/
+// reply round trips per source, ~30 of them; in parallel a restart waits for
+// the slowest chain instead of their sum.
+template <typename F>
+void parallel_for(int n, F&& fn) {
+  std::vector<std::thread> ts;
+  ts.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) ts.emplace_back([&fn, i] { fn(i); });
+  for (auto& t : ts) t.join();
+}
 
 // ---- snapshot file ------------------------------------------------------------
 
@@ -183,6 +212,8 @@ struct EngineMetrics {
   Counter published;       // publisher thread
   Counter publish_retries; // publisher thread
   Counter acked_inputs;    // publisher thread
+  // Where a command's time goes inside oms-core (sums, ns; commands only).
+  Counter hop_store_to_rx_ns, hop_rx_to_engine_ns, hop_engine_to_publish_ns, hop_count, hop_pub_count, hop_direct_count;
 };
 
 void metric_head(std::string& out, const char* name, const char* type, const char* help) {
@@ -290,6 +321,11 @@ class RiskEngineHost final : public EngineHost {
   void writer_loop();
 
   void process(int src, InItem& it);
+  void flush_acks();
+  static constexpr bool has_outputs(int src) { return src == kCommands || src == kControl; }
+  std::array<natsMsg*, kNumSources> ack_later_{};  // engine thread: newest unacked input per output-less source
+  static natsMsg* make_msg(const OutRec& r);
+  bool replay_step();
   void apply_settings(const RiskSettings& s);
   void push_out(OutRec* rec);
   OutRec* claim_out();
@@ -309,6 +345,10 @@ class RiskEngineHost final : public EngineHost {
   // EngineContext itself is a temporary of CoreService::start_runtime; keep
   // what it points to (those outlive the engine).
   nats::JetStream* js_ = nullptr;
+  // Second JetStream context for the engine thread's own publishes (its own
+  // pending-ack set, so the publisher can wait for exactly those).
+  std::unique_ptr<nats::JetStream> direct_js_;
+  std::uint64_t direct_errors_seen_ = 0;  // publisher thread
   const Logger* log_ = nullptr;
 
   std::unique_ptr<Engine> engine_;
@@ -319,6 +359,7 @@ class RiskEngineHost final : public EngineHost {
   std::unique_ptr<OrderEventMsg> event_;
   std::unique_ptr<TopOfBookMsg> tob_;
   std::unique_ptr<RiskControlMsg> control_;
+  std::unique_ptr<AccountUpdateMsg> account_update_;
 
   std::array<Consumer, kNumSources> consumers_;
   std::array<std::unique_ptr<InRing>, kNumSources> in_;
@@ -335,6 +376,11 @@ class RiskEngineHost final : public EngineHost {
   std::atomic<std::uint64_t> published_index_{0};    // publisher: all records <= this are done
   std::uint64_t events_since_snap_ = 0;
   std::int64_t last_snap_ns_ = 0;
+  std::int64_t last_input_ns_ = 0;                   // engine thread: last time an input was applied
+  std::int64_t blocked_since_ = 0;                   // engine thread: replay merge waiting on a source since
+  bool replay_unblocked_logged_ = false;
+  std::uint64_t snap_every_events_ = 0;              // test knob OMS_CORE_SNAPSHOT_EVERY_EVENTS (0: off)
+  int publish_delay_ms_ = 0;                         // test knob OMS_CORE_TEST_PUBLISH_DELAY_MS: slow publisher
   std::int64_t start_ns_ = 0;
 
   // Snapshot hand-off (engine thread fills snap_buf_, writer thread persists).
@@ -357,7 +403,14 @@ class RiskEngineHost final : public EngineHost {
 nats::Status RiskEngineHost::start(EngineContext& ctx) {
   js_ = &ctx.js;
   log_ = &ctx.log;
+  if (auto d = nats::JetStream::create(ctx.nats); d) {
+    direct_js_ = std::make_unique<nats::JetStream>(std::move(*d));
+  } else {
+    log_->warn("no direct JetStream context; every output goes through the publisher thread");
+  }
   start_ns_ = mono_ns();
+  if (const char* e = std::getenv("OMS_CORE_SNAPSHOT_EVERY_EVENTS")) snap_every_events_ = std::strtoull(e, nullptr, 10);
+  if (const char* e = std::getenv("OMS_CORE_TEST_PUBLISH_DELAY_MS")) publish_delay_ms_ = std::atoi(e);
 
   RiskSettings settings;
   if (!cfg_.source_path.empty()) settings = load_risk_settings(cfg_.source_path);
@@ -372,6 +425,7 @@ nats::Status RiskEngineHost::start(EngineContext& ctx) {
   event_ = std::make_unique<OrderEventMsg>();
   tob_ = std::make_unique<TopOfBookMsg>();
   control_ = std::make_unique<RiskControlMsg>();
+  account_update_ = std::make_unique<AccountUpdateMsg>();
   for (auto& r : in_) r = std::make_unique<InRing>();
   out_ = std::make_unique<OutRing>();
   snap_buf_.resize(sizeof(SnapHeader) + Engine::snapshot_size());
@@ -384,7 +438,9 @@ nats::Status RiskEngineHost::start(EngineContext& ctx) {
 
   // 1. stream incarnations (creation time), then the snapshot if it belongs
   //    to these very streams (a fresh nats-server store voids it).
-  for (int i = 0; i < kNumSources; ++i) {
+  parallel_for(kNumSources, [&](int i) {
+    for (int j = 0; j < i; ++j)
+      if (std::strcmp(kSources[j].stream, kSources[i].stream) == 0) return;  // asked by source j
     jsStreamInfo* si = nullptr;
     jsErrCode jerr{};
     if (js_GetStreamInfo(&si, ctx.js.raw(), kSources[i].stream, nullptr, &jerr) == NATS_OK && si) {
@@ -392,7 +448,15 @@ nats::Status RiskEngineHost::start(EngineContext& ctx) {
       last_seq_[i] = si->State.LastSeq;
       jsStreamInfo_Destroy(si);
     }
-  }
+  });
+  for (int i = 0; i < kNumSources; ++i)
+    for (int j = 0; j < i; ++j)
+      if (std::strcmp(kSources[j].stream, kSources[i].stream) == 0) {
+        created_[i] = created_[j];
+        last_seq_[i] = last_seq_[j];
+        break;
+      }
+  const std::int64_t t_streams = mono_ns();
   {
     std::vector<std::uint8_t> snap;
     const auto t0 = mono_ns();
@@ -424,8 +488,14 @@ nats::Status RiskEngineHost::start(EngineContext& ctx) {
   }
   // 2. limits + static instruments (config is the truth, also over a snapshot)
   apply_settings(settings);
+  const std::int64_t t_snap = mono_ns();
   // 3. consumers
   if (auto st = setup_consumers(); !st) return st;
+  const std::int64_t t_cons = mono_ns();
+  auto ms = [](std::int64_t a, std::int64_t b) { return std::to_string(static_cast<double>(b - a) / 1e6); };
+  log_->info("startup timing", {{"stream_info_ms", ms(start_ns_, t_streams)},
+                                {"snapshot_ms", ms(t_streams, t_snap)},
+                                {"consumers_ms", ms(t_snap, t_cons)}});
 
   // 4. threads
   started_ = true;
@@ -471,7 +541,7 @@ nats::Status RiskEngineHost::setup_consumers() {
       if (marker_created[i] != created_[i]) marker[i] = 0;
   }
   jsCtx* js = js_->raw();
-  for (int i = 0; i < kNumSources; ++i) {
+  parallel_for(kNumSources, [&](int i) {
     jsConsumerInfo* ci = nullptr;
     jsErrCode jerr{};
     std::uint64_t floor = 0;
@@ -480,7 +550,7 @@ nats::Status RiskEngineHost::setup_consumers() {
       jsConsumerInfo_Destroy(ci);
     }
     suppress_[i] = std::max(floor, marker[i]);
-  }
+  });
   load_recorded_decisions();
   {
     const std::span<const std::uint8_t> parts[] = {
@@ -490,7 +560,8 @@ nats::Status RiskEngineHost::setup_consumers() {
     if (!write_file_atomic(path("ackfloor"), parts, &err))
       return log_->error("cannot write ackfloor marker", {{"err", err}}), nats::Status::failure(NATS_ERR, "ackfloor");
   }
-  for (int i = 0; i < kNumSources; ++i) {
+  std::array<nats::Status, kNumSources> result;
+  parallel_for(kNumSources, [&](int i) {
     const SourceDef& d = kSources[i];
     jsErrCode jerr{};
     js_DeleteConsumer(js, d.stream, d.durable, nullptr, &jerr);  // not-found is fine
@@ -504,20 +575,38 @@ nats::Status RiskEngineHost::setup_consumers() {
     cc.AckWait = std::chrono::nanoseconds(std::chrono::seconds(30)).count();
     cc.MaxAckPending = 65536;
     cc.FilterSubject = d.filter;
-    if (applied_[i] > 0) {
+    // Sources with outputs (commands, control) restart at the ack floor when
+    // it is below the snapshot: inputs in (floor, snapshot] are in the state
+    // already; the engine re-emits their stored decisions (dedup hit, no
+    // state change) and the publisher republishes them (Nats-Msg-Id dedup on
+    // the server). Other sources emit nothing: they restart after the snapshot.
+    const bool outputs = has_outputs(i);
+    const std::uint64_t start_after = outputs ? std::min(applied_[i], suppress_[i]) : applied_[i];
+    if (applied_[i] > 0 && (start_after > 0 || !outputs)) {
       cc.DeliverPolicy = js_DeliverByStartSequence;
-      cc.OptStartSeq = applied_[i] + 1;
+      cc.OptStartSeq = start_after + 1;
     } else {
       cc.DeliverPolicy = js_DeliverAll;
     }
     jsConsumerInfo* ci = nullptr;
     natsStatus s = js_AddConsumer(&ci, js, d.stream, &cc, nullptr, &jerr);
+    // A busy server can take seconds to create a consumer over a large
+    // stream (NumPending): retry timeouts instead of running without the source.
+    for (int attempt = 1; s == NATS_TIMEOUT && attempt < 6; ++attempt) {
+      log_->warn("consumer create timed out; retrying", {{"source", d.name}, {"attempt", std::to_string(attempt)}});
+      js_DeleteConsumer(js, d.stream, d.durable, nullptr, &jerr);  // it may have been created after all
+      s = js_AddConsumer(&ci, js, d.stream, &cc, nullptr, &jerr);
+    }
+    if (s != NATS_OK && s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
+      result[i] = nats::Status::failure(s, "js_AddConsumer", jerr);
+      return;
+    }
     if (s != NATS_OK) {
       // Stream missing from this deployment's config: run without the source.
       log_->warn("consumer not created; source disabled",
                  {{"source", d.name}, {"stream", d.stream}, {"err", natsStatus_GetText(s)}});
       caught_up_[i] = true;
-      continue;
+      return;
     }
     const std::uint64_t pending = ci->NumPending;
     jsConsumerInfo_Destroy(ci);
@@ -527,19 +616,25 @@ nats::Status RiskEngineHost::setup_consumers() {
     so.Consumer = d.durable;
     natsSubscription* sub = nullptr;
     s = js_PullSubscribe(&sub, js, d.filter, d.durable, nullptr, &so, &jerr);
-    if (s != NATS_OK) return nats::Status::failure(s, "js_PullSubscribe", jerr);
+    if (s != NATS_OK) {
+      result[i] = nats::Status::failure(s, "js_PullSubscribe", jerr);
+      return;
+    }
     consumers_[i].pc = nats::PullConsumer::adopt(sub);
     consumers_[i].present = true;
     caught_up_[i] = pending == 0;
     log_->info("consumer ready", {{"source", d.name},
-                                  {"start_seq", std::to_string(applied_[i] + 1)},
+                                  {"start_seq", std::to_string(cc.DeliverPolicy == js_DeliverAll ? 1 : cc.OptStartSeq)},
                                   {"replay", std::to_string(pending)},
                                   {"silent_upto", std::to_string(suppress_[i])}});
-  }
+  });
+  for (auto& r : result)
+    if (!r) return r;
   return nats::Status::success();
 }
 
 // ---- I/O threads ---------------------------------------------------------------
+
 
 void RiskEngineHost::io_loop(int src) {
   InRing& ring = *in_[src];
@@ -558,10 +653,16 @@ void RiskEngineHost::io_loop(int src) {
     std::uint64_t last_pending = 1;
     for (auto& m : batch) {
       InItem it;
-      auto info = m.delivery_info();
-      if (info) {
-        it.seq = info->stream_seq;
-        last_pending = info->num_pending;
+      if (!parse_ack_subject(natsMsg_GetReply(m.raw()), it.seq, it.ts, last_pending)) {
+        if (auto info = m.delivery_info()) {
+          it.seq = info->stream_seq;
+          it.ts = info->timestamp_ns;
+          last_pending = info->num_pending;
+        }
+      }
+      if (src == kCommands) {
+        it.rx_wall = wall_ns();
+        it.rx_mono = mono_ns();
       }
       if (const char* t = m.header("Oms-Trace-Id")) {
         std::size_t n = std::strlen(t);
@@ -658,7 +759,11 @@ void RiskEngineHost::build_output(const Output& o, const InItem& it, std::int64_
       join_id(r.id, c.command_id.view(), "");
       join_id(r.msg_id, c.command_id.view(), o.kind == OutputKind::KillCancelAll ? ":cancel-all" : ":route");
       r.type = OutType::OrderCommand;
-      n = codec_->encode_command(c, r.data, sizeof r.data);
+      if (o.kind == OutputKind::ForwardCommand && it.msg)  // the input's bytes when they say the same
+        n = codec_->encode_forward(c, reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(it.msg)),
+                                   static_cast<std::size_t>(natsMsg_GetDataLength(it.msg)), r.data, sizeof r.data);
+      else
+        n = codec_->encode_command(c, r.data, sizeof r.data);
       break;
     }
     default: break;
@@ -678,6 +783,11 @@ void RiskEngineHost::process(int src, InItem& it) {
   m_.events[src].add();
   switch (src) {
     case kCommands: {
+      if (it.rx_mono && ready_.load(std::memory_order_relaxed)) {  // live commands only
+        m_.hop_store_to_rx_ns.add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, it.rx_wall - it.ts)));
+        m_.hop_rx_to_engine_ns.add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, mono_ns() - it.rx_mono)));
+        m_.hop_count.add();
+      }
       ok = codec_->decode_command(data, len, it.seq, *cmd_);
       engine_->set_replay(it.seq != 0 && it.seq <= suppress_[kCommands]);
       const StoredDecision* forced = nullptr;
@@ -732,7 +842,9 @@ void RiskEngineHost::process(int src, InItem& it) {
       if (ok) engine_->handle(*fill_, out);
       break;
     case kPositions:
-      break;  // venue-reported positions: not used by the checks (fills are the source)
+      ok = codec_->decode_account_update(data, len, *account_update_);
+      if (ok) engine_->handle(*account_update_, out);
+      break;
     case kTob:
       ok = codec_->decode_top_of_book(data, len, *tob_);
       if (ok) engine_->handle(*tob_);
@@ -746,7 +858,22 @@ void RiskEngineHost::process(int src, InItem& it) {
   if (it.seq > applied_[src]) applied_[src] = it.seq;
   ++events_since_snap_;
 
+  // Sources whose handlers never emit (orders, trades, positions, market
+  // data): nothing to wait for before acking, so no out-ring record and no
+  // publisher round: the engine thread keeps the newest message per source
+  // and acks it (AckAll) once per loop pass. ~95% of a replay is md.tob.
+  if (!has_outputs(src) && out.count == 0) {
+    if (ack_later_[src]) natsMsg_Destroy(ack_later_[src]);  // covered by the newer one's AckAll
+    ack_later_[src] = it.msg;
+    it.msg = nullptr;
+    return;
+  }
   const bool silent = it.seq != 0 && it.seq <= suppress_[src];
+  // Publisher idle (nothing queued, so every earlier output is acked):
+  // publish on this thread right away instead of waking the publisher - one
+  // thread hop less on the decision's path. Under load the publisher thread
+  // publishes (batches), keeping the engine thread on decisions.
+  const bool direct = direct_js_ && out.count > 0 && !silent && out_->size_approx() == 0;
   OutRec* last = nullptr;
   if (silent) {
     m_.suppressed_outputs.add(out.count);
@@ -755,13 +882,28 @@ void RiskEngineHost::process(int src, InItem& it) {
       if (last) push_out(last);
       last = claim_out();
       last->input = nullptr;
+      last->direct = false;
+      last->direct_failed = false;
       build_output(out.items[k], it, latency, *last);
+      last->built_mono = src == kCommands ? mono_ns() : 0;
+      if (direct && last->len) {
+        // Published before the record is committed: when the publisher sees
+        // it, it is pending on direct_js_ (or marked failed).
+        last->direct = true;
+        natsMsg* m = make_msg(*last);
+        if (!m || js_PublishMsgAsync(direct_js_->raw(), &m, nullptr) != NATS_OK) {
+          if (m) natsMsg_Destroy(m);
+          last->direct_failed = true;
+        }
+      }
     }
   }
   if (!last) {
     last = claim_out();
     last->len = 0;
     last->type = OutType::None;
+    last->direct = false;
+    last->direct_failed = false;
   }
   last->input = it.msg;  // the publisher acks the input after this record
   last->src = static_cast<std::uint8_t>(src);
@@ -828,6 +970,17 @@ bool RiskEngineHost::events_replayed() {
   return true;
 }
 
+void RiskEngineHost::flush_acks() {
+  for (int src = 0; src < kNumSources; ++src) {
+    if (natsMsg* m = ack_later_[src]) {
+      natsMsg_Ack(m, nullptr);
+      natsMsg_Destroy(m);
+      ack_later_[src] = nullptr;
+      m_.acked_inputs.add();
+    }
+  }
+}
+
 void RiskEngineHost::engine_loop() {
   if (cfg_.engine_cpu >= 0) {
     if (int e = pin_current_thread(cfg_.engine_cpu); e != 0)
@@ -844,28 +997,28 @@ void RiskEngineHost::engine_loop() {
       delete s;
     }
     bool any = false;
-    // Startup replay runs in causal order, whatever the I/O threads fetch
-    // first: (1) commands already decided (their orders restored), then
-    // (2) order events and fills for those orders, then (3) commands never
-    // decided, against the state that includes (2). Live, no gate.
-    const bool replaying = !ready_.load(std::memory_order_relaxed);
-    const bool decided_done = !replaying || decided_commands_replayed();
-    const bool events_done = !replaying || (decided_done && events_replayed());
-    for (int src = 0; src < kNumSources; ++src) {
-      InRing& r = *in_[src];
-      if (replaying && (src == kOrders || src == kTrades || src == kPositions) && !decided_done) continue;
-      for (int k = 0; k < 64; ++k) {
-        InItem* it = const_cast<InItem*>(r.front());
-        if (!it) break;
-        if (src == kCommands && !events_done && it->seq > decided_floor_) break;
-        process(src, *it);
-        r.pop();
-        any = true;
+    if (!ready_.load(std::memory_order_relaxed)) {
+      // Startup replay: causal phases (decided commands, then order events
+      // and fills, then undecided commands) and, among the sources a phase
+      // allows, a deterministic merge by store time (replay_step).
+      any = replay_step();
+    } else {
+      for (int src = 0; src < kNumSources; ++src) {
+        InRing& r = *in_[src];
+        for (int k = 0; k < 64; ++k) {
+          InItem* it = const_cast<InItem*>(r.front());
+          if (!it) break;
+          process(src, *it);
+          r.pop();
+          any = true;
+        }
       }
     }
     if (any) {
+      flush_acks();
       pub_bell_.ring();
       idle = 0;
+      last_input_ns_ = mono_ns();
       maybe_snapshot(false);
       continue;
     }
@@ -900,8 +1053,55 @@ void RiskEngineHost::engine_loop() {
     engine_bell_.wait(seen, 100);
     seen = engine_bell_.snapshot();
   }
+  flush_acks();
   engine_done_.store(true, std::memory_order_release);
   pub_bell_.ring();
+}
+
+// Replay (before ready): always apply the input that comes first in the
+// replay order (replay_before) among the heads of every source; a source that
+// has not caught up yet and has nothing queued may still deliver an earlier
+// one, so wait for it. Messages stored after the restart are newer than every
+// replayed one, so they cannot change the order of the replayed ones.
+bool RiskEngineHost::replay_step() {
+  bool any = false;
+  for (int n = 0; n < 512; ++n) {
+    // Causal phases first (see engine_loop): which sources may go now.
+    const bool decided_done = decided_commands_replayed();
+    const bool events_done = decided_done && events_replayed();
+    int best = -1;
+    InItem* bi = nullptr;
+    for (int src = 0; src < kNumSources; ++src) {
+      if ((src == kOrders || src == kTrades || src == kPositions) && !decided_done) continue;
+      const bool done = caught_up_[src].load(std::memory_order_acquire);  // before front(): see above
+      InItem* f = const_cast<InItem*>(in_[src]->front());
+      if (src == kCommands && decided_done && !events_done) continue;  // undecided commands: after the events
+      if (!f) {
+        if (!done) {
+          // Liveness over order: a source that delivers nothing for 2 s
+          // (its consumer failing) must not stall the others.
+          const std::int64_t now = mono_ns();
+          if (blocked_since_ == 0) blocked_since_ = now;
+          if (now - blocked_since_ < 2'000'000'000) return any;
+          if (!replay_unblocked_logged_) {
+            replay_unblocked_logged_ = true;
+            log_->warn("replay: a source delivers nothing; merging without it", {{"source", kSources[src].name}});
+          }
+        }
+        continue;
+      }
+      if (!bi || replay_before(*f, src, *bi, best)) {
+        best = src;
+        bi = f;
+      }
+    }
+    if (best < 0) return any;
+    blocked_since_ = 0;
+    process(best, *bi);
+    in_[best]->pop();
+    any = true;
+  }
+  return any;
 }
 
 void RiskEngineHost::maybe_snapshot(bool force) {
@@ -911,7 +1111,12 @@ void RiskEngineHost::maybe_snapshot(bool force) {
   const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.snapshot_interval).count();
   // Bound the replay tail (startup time) by events, not only by time: at
   // most ~100k events after the last snapshot, and not more than 1 per second.
-  const bool due = force || (events_since_snap_ >= 100'000 && since >= 1'000'000'000) ||
+  // Also as soon as the inputs pause (100 ms without one), so a restart after
+  // a burst replays (almost) nothing. The copy is ~20 MB (a few ms); the
+  // writer thread persists it, and a snapshot is skipped while it is busy.
+  const bool due = force || (snap_every_events_ > 0 && events_since_snap_ >= snap_every_events_) ||
+                   (events_since_snap_ >= 20'000 && since >= 200'000'000) ||
+                   (now - last_input_ns_ >= 100'000'000 && since >= 200'000'000) ||
                    (since >= std::min<std::int64_t>(interval, 10'000'000'000) && since >= 1'000'000'000);
   if (!due || snap_state_.load(std::memory_order_acquire) != 0) return;
   SnapHeader h;
@@ -946,28 +1151,16 @@ void RiskEngineHost::writer_loop() {
 }
 
 bool RiskEngineHost::write_snapshot_sync() {
-  SnapHeader h;
-  std::memcpy(&h, snap_buf_.data(), sizeof h);
   const std::int64_t t0 = mono_ns();
   const std::span<const std::uint8_t> part(snap_buf_.data(), snap_buf_.size());
   std::string err;
-  // Rename only once every output of the inputs in the snapshot is
-  // published: otherwise a crash right after would lose those outputs.
-  struct Gate {
-    RiskEngineHost* self;
-    std::uint64_t index;
-  } gate{this, h.last_index};
-  auto wait_published = [](void* p) -> bool {
-    auto* g = static_cast<Gate*>(p);
-    while (g->self->published_index_.load(std::memory_order_acquire) < g->index) {
-      if (g->self->pub_done_.load(std::memory_order_acquire) &&
-          g->self->published_index_.load(std::memory_order_acquire) < g->index)
-        return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
-  };
-  const bool ok = write_file_atomic(path("engine.snap"), std::span(&part, 1), &err, wait_published, &gate);
+  // No wait for the publisher: outputs of inputs in the snapshot that were
+  // not published yet are re-emitted after a restart, because the command and
+  // control consumers restart from their ack floor (<= the snapshot), and
+  // the engine answers those already-applied commands from its dedup table
+  // with the stored decision (the server drops the ones that were published,
+  // by Nats-Msg-Id). So snapshots follow the input rate, not publisher lag.
+  const bool ok = write_file_atomic(path("engine.snap"), std::span(&part, 1), &err);
   if (ok) {
     m_.snapshots.add();
     m_.snapshot_write_ns.store(mono_ns() - t0, std::memory_order_relaxed);
@@ -980,21 +1173,22 @@ bool RiskEngineHost::write_snapshot_sync() {
 
 // ---- publisher -------------------------------------------------------------------
 
+natsMsg* RiskEngineHost::make_msg(const OutRec& r) {
+  natsMsg* m = nullptr;
+  if (natsMsg_Create(&m, r.subject, nullptr, reinterpret_cast<const char*>(r.data), r.len) != NATS_OK) return nullptr;
+  natsMsgHeader_Set(m, "Nats-Msg-Id", r.msg_id);
+  natsMsgHeader_Set(m, "Oms-Type", kTypeNames[static_cast<int>(r.type)]);
+  natsMsgHeader_Set(m, "Oms-Id", r.id);
+  natsMsgHeader_Set(m, "Oms-Producer", "oms-core");
+  natsMsgHeader_Set(m, "Content-Type", "application/protobuf");
+  if (r.trace[0]) natsMsgHeader_Set(m, "Oms-Trace-Id", r.trace);
+  return m;
+}
+
 void RiskEngineHost::publisher_loop() {
   jsCtx* js = js_->raw();
   std::uint32_t seen = pub_bell_.snapshot();
   int idle = 0;
-  auto make_msg = [](const OutRec& r) -> natsMsg* {
-    natsMsg* m = nullptr;
-    if (natsMsg_Create(&m, r.subject, nullptr, reinterpret_cast<const char*>(r.data), r.len) != NATS_OK) return nullptr;
-    natsMsgHeader_Set(m, "Nats-Msg-Id", r.msg_id);
-    natsMsgHeader_Set(m, "Oms-Type", kTypeNames[static_cast<int>(r.type)]);
-    natsMsgHeader_Set(m, "Oms-Id", r.id);
-    natsMsgHeader_Set(m, "Oms-Producer", "oms-core");
-    natsMsgHeader_Set(m, "Content-Type", "application/protobuf");
-    if (r.trace[0]) natsMsgHeader_Set(m, "Oms-Trace-Id", r.trace);
-    return m;
-  };
   for (;;) {
     const std::size_t n = std::min<std::size_t>(out_->available(), 512);
     if (n == 0) {
@@ -1005,12 +1199,24 @@ void RiskEngineHost::publisher_loop() {
       continue;
     }
     idle = 0;
+    if (publish_delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(publish_delay_ms_));
     // 1. publish every output of the batch asynchronously...
     const std::uint64_t errors_before = js_->async_errors();
-    bool any = false, failed = false;
+    bool any = false, failed = false, any_direct = false;
     for (std::size_t i = 0; i < n; ++i) {
       const OutRec& r = out_->at(i);
       if (r.len == 0) continue;
+      if (r.built_mono && r.type == OutType::RiskDecision) {
+        m_.hop_engine_to_publish_ns.add(
+            r.direct ? 0 : static_cast<std::uint64_t>(std::max<std::int64_t>(0, mono_ns() - r.built_mono)));
+        m_.hop_pub_count.add();
+        if (r.direct) m_.hop_direct_count.add();
+      }
+      if (r.direct) {  // published by the engine thread
+        any_direct = true;
+        failed = failed || r.direct_failed;
+        continue;
+      }
       natsMsg* m = make_msg(r);
       if (!m || js_PublishMsgAsync(js, &m, nullptr) != NATS_OK) {
         if (m) natsMsg_Destroy(m);
@@ -1025,6 +1231,21 @@ void RiskEngineHost::publisher_loop() {
       jsPubOptions_Init(&po);
       po.MaxWait = 5000;
       failed = js_PublishAsyncComplete(js, &po) != NATS_OK;
+    }
+    if (any_direct && !failed) {
+      // Every direct record of the batch was published before it was
+      // committed, so it is pending (or done) on direct_js_ now.
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MaxWait = 5000;
+      failed = js_PublishAsyncComplete(direct_js_->raw(), &po) != NATS_OK;
+    }
+    if (direct_js_) {
+      // Any direct-publish error since the last batch: republish this batch
+      // (conservative; same Nats-Msg-Id, so no duplicates).
+      const std::uint64_t e = direct_js_->async_errors();
+      failed = failed || e != direct_errors_seen_;
+      direct_errors_seen_ = e;
     }
     failed = failed || js_->async_errors() != errors_before;
     // ...or republish one by one until acked (same Nats-Msg-Id: no duplicates).
@@ -1187,6 +1408,12 @@ void RiskEngineHost::render_metrics(std::string& out) const {
       {"oms_core_limit_reloads_total", "Risk limit reloads applied (SIGHUP or cmd.control.reload).", m_.reloads},
       {"oms_core_limit_reload_errors_total", "Risk limit reloads rejected (old limits kept).", m_.reload_errors},
       {"oms_core_snapshots_total", "Engine snapshots written.", m_.snapshots},
+      {"oms_core_hop_store_to_fetch_ns_total", "Live commands: JetStream store time to the I/O thread having it (ns, sum).", m_.hop_store_to_rx_ns},
+      {"oms_core_hop_fetch_to_engine_ns_total", "Live commands: I/O thread to engine thread (ns, sum).", m_.hop_rx_to_engine_ns},
+      {"oms_core_hop_commands_total", "Live commands counted in the hop sums above.", m_.hop_count},
+      {"oms_core_hop_engine_to_publish_ns_total", "Decisions: built on the engine thread to published (0 when the engine thread published it; ns, sum).", m_.hop_engine_to_publish_ns},
+      {"oms_core_hop_decisions_total", "Decisions counted in oms_core_hop_engine_to_publish_ns_total.", m_.hop_pub_count},
+      {"oms_core_hop_direct_decisions_total", "Decisions published by the engine thread itself (publisher idle).", m_.hop_direct_count},
       {"oms_core_snapshot_errors_total", "Engine snapshots that failed or were abandoned.", m_.snapshot_errors},
   };
   for (const auto& c : counters) {

@@ -41,6 +41,18 @@ public:
         if (next_ >= Capacity) map_.prefetch(keys_[next_ % Capacity]);
     }
 
+    // Remember fp and return its value slot for the caller to fill (lets a
+    // large V be written field by field instead of copied whole).
+    V* put_slot(const Fp128& fp) {
+        if (std::uint32_t* i = map_.find(fp)) return &vals_[*i];
+        std::uint32_t slot = static_cast<std::uint32_t>(next_ % Capacity);
+        if (next_ >= Capacity) map_.erase(keys_[slot]);
+        keys_[slot] = fp;
+        map_.insert(fp, slot);
+        ++next_;
+        return &vals_[slot];
+    }
+
     // Remember k -> v, evicting the oldest entry when full.
     void put(const K& k, const V& v) { put_fp(Fingerprint{}(k), v); }
     void put_fp(const Fp128& fp, const V& v) {

@@ -72,6 +72,8 @@ struct SlotState {
     std::uint32_t instrument = 0;
     Exposure e;
     ExposureContrib c;
+    std::int64_t last_fill_ns = 0;   // newest fill applied (venue time)
+    std::int64_t venue_pos_ns = 0;   // newest venue position report applied
 };
 
 struct InstrumentState {
@@ -111,14 +113,14 @@ struct FillKeyHash {
 struct StrFingerprint {
     Fp128 operator()(const Str64& s) const {
         Fp128 f;
-        hash_bytes128(s.data, s.len, 0, f.a, f.b);
+        hash_fs128(s, 0, f.a, f.b);
         return f;
     }
 };
 struct FillFingerprint {
     Fp128 operator()(const FillKey& k) const {
         Fp128 f;
-        hash_bytes128(k.trade_id.data, k.trade_id.len, 0x5851F42D4C957F2Dull * (k.instrument + 1), f.a, f.b);
+        hash_fs128(k.trade_id, 0x5851F42D4C957F2Dull * (k.instrument + 1), f.a, f.b);
         return f;
     }
 };
@@ -127,11 +129,11 @@ struct FillFingerprint {
 // stored in the OrderRecord, so a fingerprint collision can never return the
 // wrong order (a new order colliding with a live one is rejected instead,
 // probability ~n^2/2^65 for n live orders).
-inline std::uint64_t order_fp(const OrderId& id) { return hash_bytes(id.data, id.len, 0x0D0E0A0B0C0D0E0Full); }
+inline std::uint64_t order_fp(const OrderId& id) { return hash_fs(id, 0x0D0E0A0B0C0D0E0Full); }
 // Keyed by account *name* (not index) so it can be computed, and its slot
 // prefetched, before the account is interned.
 inline std::uint64_t clord_fp(const AccountName& account, const OrderId& id) {
-    return hash_bytes(id.data, id.len, hash_bytes(account.data, account.len, 0xC10DC10DC10DC10Dull));
+    return hash_fs(id, hash_fs(account, 0xC10DC10DC10DC10Dull));
 }
 struct ClordKey {
     std::uint16_t account = 0;
@@ -147,6 +149,7 @@ struct EngineStats {
     std::uint64_t fills = 0, fill_duplicates = 0, events = 0, event_duplicates = 0;
     std::uint64_t illegal_transitions = 0, unknown_orders = 0, table_full = 0, md_updates = 0;
     std::uint64_t instrument_scale_conflicts = 0;  // instrument lists ignored: not representable at the fixed scales
+    std::uint64_t positions_applied = 0, positions_stale = 0, positions_unknown = 0;
 };
 
 class Engine {
@@ -154,6 +157,11 @@ public:
     static constexpr std::uint16_t kNoAccount = 0xFFFF;
 
     Engine();
+    // The state is ~20 MB of tables probed at random: allocate it 2 MB-aligned
+    // and ask for transparent huge pages (madvise), so a lookup costs a cache
+    // miss but not also a TLB miss + page walk. Plain memory when THP is off.
+    static void* operator new(std::size_t n);
+    static void operator delete(void* p) noexcept;
 
     // ---- configuration (engine thread, between messages; may allocate) ----
     // Replace all limits at runtime; accounts/instruments pick up the new
@@ -174,6 +182,16 @@ public:
     HandleStatus handle(const OrderEventMsg& ev, OutputBuffer& out);
     HandleStatus handle(const TopOfBookMsg& tob);
     HandleStatus handle(const TopOfBookMsg& tob, OutputBuffer&) { return handle(tob); }  // uniform dispatch
+    // Venue-reported positions (AccountUpdate on positions.>): each listed
+    // position replaces the engine's position quantity for (account,
+    // instrument) - the venue is the truth, e.g. after a reconcile, a
+    // liquidation or trading outside the OMS - unless it is older than a fill
+    // or report already applied there (venue timestamps). Cost basis: the
+    // reported average entry price, else the old average when the side is
+    // unchanged, else mark/reference price. Open-order reservations and the
+    // realised P&L are untouched; account exposure follows. Balances are not
+    // used (no per-asset margin model). Emits nothing.
+    HandleStatus handle(const AccountUpdateMsg& u, OutputBuffer&);
     // Kill switch engage emits KillCancelAll for the affected scope.
     HandleStatus handle(const RiskControlMsg& rc, OutputBuffer& out);
 
@@ -252,7 +270,8 @@ private:
 
     RejectReason check_order(std::uint16_t acct, std::uint32_t instr, std::uint32_t slot, const OrderView& o,
                              bool is_amend, RejectText& t);
-    HandleStatus on_new(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd, std::uint64_t ofp);
+    HandleStatus on_new(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd, std::uint64_t ofp,
+                        std::uint32_t instr);
     HandleStatus on_cancel(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);
     HandleStatus on_amend(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);
     HandleStatus on_cancel_all(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);

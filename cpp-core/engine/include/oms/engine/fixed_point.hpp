@@ -60,12 +60,44 @@ inline __int128 rescale128(std::int64_t v, int from, int to) {
     return static_cast<__int128>(v) / kPow10[from - to];
 }
 
+// v / 10^d (truncated toward zero) with a compile-time divisor per d.
+inline std::int64_t div_pow10(std::int64_t v, int d) {
+    switch (d) {
+        case 0: return v;
+        case 1: return v / 10LL;
+        case 2: return v / 100LL;
+        case 3: return v / 1000LL;
+        case 4: return v / 10000LL;
+        case 5: return v / 100000LL;
+        case 6: return v / 1000000LL;
+        case 7: return v / 10000000LL;
+        case 8: return v / 100000000LL;
+        case 9: return v / 1000000000LL;
+        case 10: return v / 10000000000LL;
+        case 11: return v / 100000000000LL;
+        case 12: return v / 1000000000000LL;
+        case 13: return v / 10000000000000LL;
+        case 14: return v / 100000000000000LL;
+        case 15: return v / 1000000000000000LL;
+        case 16: return v / 10000000000000000LL;
+        case 17: return v / 100000000000000000LL;
+        case 18: return v / 1000000000000000000LL;
+        default: return 0;
+    }
+}
+
 // notional = px * qty, expressed at kQuoteScale (truncated toward zero).
 // px at price_scale, qty at qty_scale. Returns false on overflow.
 inline bool notional(std::int64_t px, int price_scale, std::int64_t qty, int qty_scale,
                      std::int64_t& out) {
     __int128 p = static_cast<__int128>(px) * qty;  // scale ps+qs, cannot overflow i128
     int s = price_scale + qty_scale;
+    if (s > kQuoteScale && s - kQuoteScale <= 18 && fits_int64(p)) {
+        // Common case: the product fits in 64 bits; divide by a constant
+        // power of ten (multiply-shift) instead of a 128-bit division call.
+        out = div_pow10(static_cast<std::int64_t>(p), s - kQuoteScale);
+        return true;
+    }
     if (s > kQuoteScale) {
         int d = s - kQuoteScale;
         if (d > 36) { out = 0; return true; }

@@ -39,7 +39,24 @@ struct FixedString {
     std::size_t size() const { return len; }
 
     friend bool operator==(const FixedString& a, const FixedString& b) {
-        return a.len == b.len && std::memcmp(a.data, b.data, a.len) == 0;
+        if (a.len != b.len) return false;
+        if constexpr (N % 8 == 0) {
+            // Word compare, the last partial word masked (never past data[N]).
+            std::size_t off = 0, n = a.len;
+            for (; n >= 8; off += 8, n -= 8) {
+                std::uint64_t x, y;
+                std::memcpy(&x, a.data + off, 8);
+                std::memcpy(&y, b.data + off, 8);
+                if (x != y) return false;
+            }
+            if (!n) return true;
+            std::uint64_t x, y;
+            std::memcpy(&x, a.data + off, 8);
+            std::memcpy(&y, b.data + off, 8);
+            return ((x ^ y) & (~0ull >> (64 - 8 * n))) == 0;
+        } else {
+            return std::memcmp(a.data, b.data, a.len) == 0;
+        }
     }
     bool operator==(std::string_view s) const { return view() == s; }
 };
@@ -95,9 +112,58 @@ inline void hash_bytes128(const void* p, std::size_t n, std::uint64_t seed, std:
     b2 = detail::mix64(h2 ^ 0x2545F4914F6CDD1Dull);
 }
 
+// The same values as hash_bytes(s.data, s.len, seed) / hash_bytes128, for
+// fixed strings: the last partial word is read as a whole 8-byte word and
+// masked (it never reaches past data[N]: len <= N - 1 and N is 16/32/48/64),
+// instead of a variable-length memcpy (a libc call on the order path).
+namespace detail {
+template <std::size_t N>
+inline std::uint64_t last_word(const FixedString<N>& s, std::size_t off, std::size_t rem) {
+    static_assert(N % 8 == 0, "whole words");
+    std::uint64_t v;
+    std::memcpy(&v, s.data + off, 8);
+    return v & (~0ull >> (64 - 8 * rem));
+}
+}  // namespace detail
+
+template <std::size_t N>
+inline std::uint64_t hash_fs(const FixedString<N>& s, std::uint64_t seed = 0) {
+    std::size_t n = s.len, off = 0;
+    std::uint64_t h = (seed ^ 0x9E3779B97F4A7C15ull) + n * 0xff51afd7ed558ccdull;
+    while (n >= 8) {
+        std::uint64_t v;
+        std::memcpy(&v, s.data + off, 8);
+        h = (h ^ v) * 0x9FB21C651E98DF25ull;
+        h ^= h >> 29;
+        off += 8; n -= 8;
+    }
+    if (n) { h = (h ^ detail::last_word(s, off, n)) * 0x9FB21C651E98DF25ull; h ^= h >> 29; }
+    return detail::mix64(h);
+}
+
+template <std::size_t N>
+inline void hash_fs128(const FixedString<N>& s, std::uint64_t seed, std::uint64_t& a, std::uint64_t& b2) {
+    std::size_t n = s.len, off = 0;
+    std::uint64_t h1 = (seed ^ 0x9E3779B97F4A7C15ull) + n * 0xff51afd7ed558ccdull;
+    std::uint64_t h2 = (seed ^ 0xC2B2AE3D27D4EB4Full) + n * 0x94D049BB133111EBull;
+    auto step = [&](std::uint64_t v) {
+        h1 = (h1 ^ v) * 0x9FB21C651E98DF25ull; h1 ^= h1 >> 29;
+        h2 = (h2 ^ v) * 0xBF58476D1CE4E5B9ull; h2 ^= h2 >> 31;
+    };
+    while (n >= 8) {
+        std::uint64_t v;
+        std::memcpy(&v, s.data + off, 8);
+        step(v);
+        off += 8; n -= 8;
+    }
+    if (n) step(detail::last_word(s, off, n));
+    a = detail::mix64(h1);
+    b2 = detail::mix64(h2 ^ 0x2545F4914F6CDD1Dull);
+}
+
 template <std::size_t N>
 struct FixedStringHash {
-    std::uint64_t operator()(const FixedString<N>& s) const { return hash_bytes(s.data, s.len); }
+    std::uint64_t operator()(const FixedString<N>& s) const { return hash_fs(s); }
 };
 
 using Str16 = FixedString<16>;

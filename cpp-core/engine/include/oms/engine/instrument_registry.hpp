@@ -37,25 +37,6 @@ struct InstrumentSpec {
     InstrumentStatus status = InstrumentStatus::Trading;
 };
 
-// Key "exchange|market|symbol" as one fixed string: one hash, one compare.
-inline Str64 instrument_key(std::string_view exchange, std::string_view market, std::string_view symbol) {
-    // Same bytes as appending char by char up to 63, with memcpy (this runs
-    // for every order: the per-char loop was ~200 instructions).
-    Str64 k;
-    std::size_t n = 0;
-    auto put = [&](const char* p, std::size_t len) {
-        std::size_t room = Str64::capacity() - n;
-        if (len > room) len = room;
-        if (len) std::memcpy(k.data + n, p, len);
-        n += len;
-    };
-    put(exchange.data(), exchange.size()); put("|", 1); put(market.data(), market.size()); put("|", 1);
-    put(symbol.data(), symbol.size());
-    k.data[n] = '\0';
-    k.len = static_cast<std::uint8_t>(n);
-    return k;
-}
-
 class InstrumentRegistry {
 public:
     // Insert or update. Returns the stable index, or kNotFound when full or
@@ -65,26 +46,39 @@ public:
     std::uint32_t upsert(const InstrumentSpec& s) {
         if (s.price_scale < 0 || s.price_scale > 18 || s.qty_scale < 0 || s.qty_scale > 18)
             return kNotFound;
-        Str64 key = instrument_key(s.id.exchange.view(), s.id.market.view(), s.id.symbol.view());
-        if (std::uint32_t* idx = by_key_.find(key)) { specs_[*idx] = s; return *idx; }
+        const std::string_view ex = s.id.exchange.view(), mkt = s.id.market.view(), sym = s.id.symbol.view();
+        const std::uint64_t fp = fingerprint(ex, mkt, sym);
+        if (std::uint32_t* idx = by_fp_.find(fp)) {
+            if (!matches(*idx, ex, mkt, sym)) return kNotFound;  // 2^-64 fingerprint collision: refuse
+            specs_[*idx] = s;
+            return *idx;
+        }
         if (count_ >= kMaxInstruments) return kNotFound;
         std::uint32_t idx = count_;
-        if (!by_key_.insert(key, idx)) return kNotFound;
+        if (!by_fp_.insert(fp, idx)) return kNotFound;
         specs_[idx] = s;
         ++count_;
         // Routed orders name exchange "auto": alias the first venue listing
         // the (market, symbol) so their rules/positions resolve somewhere.
-        Str64 auto_key = instrument_key("auto", s.id.market.view(), s.id.symbol.view());
-        by_key_.insert(auto_key, idx);
+        by_fp_.insert(fingerprint("auto", mkt, sym), idx);
         return idx;
     }
 
+    // One hash over the three fields (no key string built) and a verified
+    // hit: the fingerprint only picks the candidate, the stored id decides.
     std::uint32_t find(std::string_view exchange, std::string_view market, std::string_view symbol) const {
-        const std::uint32_t* idx = by_key_.find(instrument_key(exchange, market, symbol));
-        return idx ? *idx : kNotFound;
+        const std::uint32_t* idx = by_fp_.find(fingerprint(exchange, market, symbol));
+        return idx && matches(*idx, exchange, market, symbol) ? *idx : kNotFound;
     }
-    std::uint32_t find(const InstrumentId& id) const {
-        return find(id.exchange.view(), id.market.view(), id.symbol.view());
+    std::uint32_t find(const InstrumentId& id) const {  // same fingerprint, no string_view round trip
+        const std::uint32_t* idx =
+            by_fp_.find(hash_fs(id.symbol, hash_fs(id.market, hash_fs(id.exchange, kSeed))));
+        if (!idx) return kNotFound;
+        const InstrumentId& s = specs_[*idx].id;
+        return s.symbol == id.symbol && s.market == id.market &&
+                       (s.exchange == id.exchange || id.exchange.view() == "auto")
+                   ? *idx
+                   : kNotFound;
     }
 
     const InstrumentSpec& operator[](std::uint32_t i) const { return specs_[i]; }
@@ -92,8 +86,18 @@ public:
     std::uint32_t size() const { return count_; }
 
 private:
+    static constexpr std::uint64_t kSeed = 0x1A570B0EF00D5EEDull;
+    static std::uint64_t fingerprint(std::string_view ex, std::string_view mkt, std::string_view sym) {
+        return hash_bytes(sym.data(), sym.size(),
+                          hash_bytes(mkt.data(), mkt.size(), hash_bytes(ex.data(), ex.size(), kSeed)));
+    }
+    bool matches(std::uint32_t idx, std::string_view ex, std::string_view mkt, std::string_view sym) const {
+        const InstrumentId& id = specs_[idx].id;
+        return id.symbol == sym && id.market == mkt && (id.exchange == ex || ex == "auto");
+    }
+
     std::uint32_t count_ = 0;
-    FlatMap<Str64, std::uint32_t, kMaxInstruments * 4, FixedStringHash<64>> by_key_;
+    FlatMap<std::uint64_t, std::uint32_t, kMaxInstruments * 4, IdentityHash> by_fp_;  // fingerprint -> index
     InstrumentSpec specs_[kMaxInstruments];
 };
 

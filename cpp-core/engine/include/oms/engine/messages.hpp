@@ -79,6 +79,11 @@ struct OrderCommandMsg {
     Str64 command_id;
     std::uint64_t sequence = 0;  // JetStream stream sequence (0: unknown)
     CommandKind kind = CommandKind::None;
+    // Set by the fast decoder when nothing was lost in decoding (no string cut
+    // at a NUL, no enum/number narrowed): the input's bytes then say exactly
+    // what this struct says, so a forwarded copy may reuse them verbatim
+    // instead of being re-encoded.
+    bool wire_lossless = false;
     NewOrderMsg new_order;
     CancelOrderMsg cancel;
     AmendOrderMsg amend;
@@ -123,6 +128,30 @@ struct TopOfBookMsg {
     std::int32_t price_scale = 0;
     std::int64_t bid_price = 0;  // 0: no bid
     std::int64_t ask_price = 0;  // 0: no ask
+    std::int64_t ts_event_ns = 0;
+};
+
+// Venue-reported positions (oms.v1.AccountUpdate on positions.{ex}.{mkt}).
+// Quantities are absolute (signed: > 0 long, < 0 short), not deltas.
+inline constexpr int kMaxPositionsPerUpdate = 64;
+struct PositionEntry {
+    InstrumentId instrument;
+    Decimal quantity;          // signed
+    Decimal entry_price;       // valid when has_entry_price (average entry)
+    Decimal mark_price;        // valid when has_mark_price
+    bool has_entry_price = false;
+    bool has_mark_price = false;
+    std::int64_t ts_ns = 0;    // 0: the update's ts_event_ns
+};
+struct AccountUpdateMsg {
+    Str64 update_id;
+    AccountName account;
+    Str16 exchange;
+    Str16 market;
+    std::uint8_t reason = 0;        // proto AccountUpdateReason number
+    std::uint16_t n_positions = 0;
+    bool truncated = false;         // more than kMaxPositionsPerUpdate positions: the rest were dropped
+    PositionEntry positions[kMaxPositionsPerUpdate];
     std::int64_t ts_event_ns = 0;
 };
 
