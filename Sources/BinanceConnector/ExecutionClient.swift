@@ -268,10 +268,24 @@ public final class BinanceExecutionClient: @unchecked Sendable {
     }
 
     func cancelOrder(_ c: Oms_V1_CancelOrder, symbol: String) async -> Disposition {
+        // A cancel reduces risk: when the request budget is spent (429/418 or our own limiter),
+        // it waits for the budget rather than being dropped, for up to about a minute.
+        var waited: Duration = .zero
+        while true {
+            let (d, limited) = await cancelOnce(c, symbol: symbol, lastTry: waited >= .seconds(60))
+            guard let limited else { return d }
+            logger.info("cancel waits for the rate limit", metadata: ["order_id": "\(c.orderID)", "why": "\(limited)"])
+            try? await Task.sleep(for: .seconds(1))
+            waited += .seconds(1)
+        }
+    }
+
+    /// One cancel attempt; `limited` is set (and nothing published) when it was refused for rate limits.
+    func cancelOnce(_ c: Oms_V1_CancelOrder, symbol: String, lastTry: Bool) async -> (Disposition, String?) {
         let venueID = ClientOrderID.venueID(forOrderID: c.orderID)
         if let t = store.withLock({ $0.orders[venueID] }), t.isTerminal {
             await publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .unknownOrder, text: "order already \(t.status)")
-            return .ack
+            return (.ack, nil)
         }
         var result: Result<OrderResponse, BinanceError>
         if config.orderPath == .websocket, let ws, ws.isReady {
@@ -292,7 +306,7 @@ public final class BinanceExecutionClient: @unchecked Sendable {
             var fixed = r
             fixed.clientOrderId = venueID
             await apply(response: fixed, venueID: venueID)
-            return .ack
+            return (.ack, nil)
         case .failure(let e):
             switch e {
             case .rejected(_, let code, let m):
@@ -317,17 +331,18 @@ public final class BinanceExecutionClient: @unchecked Sendable {
                         logger.warning("cancel before the order reached the venue; it will not be sent", metadata: ["order_id": "\(c.orderID)"])
                         await publishReject(orderID: c.orderID, symbol: symbol, type: .canceled, reason: .unspecified,
                                             text: "canceled before it reached the venue")
-                        return .ack
+                        return (.ack, nil)
                     }
                 }
                 await publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .unknownOrder, text: "\(code): \(m)")
-                return .ack
+                return (.ack, nil)
             case .unknown:
                 // Cancels are idempotent: try again later; the query on redelivery shows the outcome anyway.
-                return .nak(.seconds(1))
+                return (.nak(.seconds(1)), nil)
             case .rateLimited, .notSent:
+                if !lastTry { return (.ack, e.description) }
                 await publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .rateLimited, text: e.description)
-                return .ack
+                return (.ack, nil)
             }
         }
     }
