@@ -45,14 +45,17 @@ public protocol EventSource: Sendable {
     func follow(stream: String, filter: String, fromSequence: UInt64, _ body: @escaping @Sendable (UInt64, [UInt8], String) async throws -> Void) async throws
 }
 
-/// Per-call durable pull consumer starting at the requested sequence; deleted when the call ends.
+/// Per-call pull consumer starting at the requested sequence; deleted when the
+/// call ends, and by the server after `inactiveThreshold` if oms-server dies mid-call.
 public struct JetStreamEventSource: EventSource {
     public let jetStream: JetStream
+    public var inactiveThreshold: Duration = .seconds(30)
     public init(jetStream: JetStream) { self.jetStream = jetStream }
     public func follow(stream: String, filter: String, fromSequence: UInt64, _ body: @escaping @Sendable (UInt64, [UInt8], String) async throws -> Void) async throws {
         let durable = "oms-server-call-\(UUID().uuidString.prefix(12).lowercased())"
         var spec = ConsumerSpec(durable: durable, filterSubject: filter)
         spec.deliverFrom = fromSequence == 0 ? .new : .sequence(fromSequence)
+        spec.inactiveThreshold = inactiveThreshold
         let consumer: PullConsumer
         do { consumer = try jetStream.pullConsumer(stream: stream, spec) } catch {
             throw RPCError(code: .unavailable, message: "JetStream unavailable: \(error)")
