@@ -261,6 +261,24 @@ enum Fixture {
         #expect(res.quotes.first?.skipReason == "book out of sync (sequence gap)")
     }
 
+    @Test func spotDeltasWithoutPrevUpdateIDChainByFirstUpdateID() {
+        // Binance spot diffs carry U/u only; the connector marks the absent "pu" as -1.
+        func delta(_ first: Int64, _ last: Int64, ask: Int64) -> Oms_V1_BookDelta {
+            var d = Oms_V1_BookDelta()
+            d.priceScale = 8; d.qtyScale = 8
+            d.firstUpdateID = first; d.lastUpdateID = last; d.prevLastUpdateID = -1
+            d.asks = [level(ask, 50_000_000)]
+            return d
+        }
+        var b = VenueBook()
+        #expect(b.apply(delta(3344, 3383, ask: 6_000_000_000_000), receivedNs: 1))
+        #expect(b.apply(delta(3384, 3423, ask: 6_000_100_000_000), receivedNs: 2))
+        #expect(!b.outOfSync)
+        #expect(b.asks.count == 2)
+        #expect(!b.apply(delta(3500, 3510, ask: 6_000_200_000_000), receivedNs: 3))   // 3424...3499 missing
+        #expect(b.outOfSync)
+    }
+
     @Test func heartbeatDetailsGiveRateLimitHeadroom() {
         var view = MarketView()
         var hb = Oms_V1_Heartbeat()
