@@ -271,11 +271,13 @@ enum Fixture {
             return d
         }
         var b = VenueBook()
-        #expect(b.apply(delta(3344, 3383, ask: 6_000_000_000_000), receivedNs: 1))
-        #expect(b.apply(delta(3384, 3423, ask: 6_000_100_000_000), receivedNs: 2))
+        let first = b.apply(delta(3344, 3383, ask: 6_000_000_000_000), receivedNs: 1)
+        let next = b.apply(delta(3384, 3423, ask: 6_000_100_000_000), receivedNs: 2)
+        #expect(first && next)
         #expect(!b.outOfSync)
         #expect(b.asks.count == 2)
-        #expect(!b.apply(delta(3500, 3510, ask: 6_000_200_000_000), receivedNs: 3))   // 3424...3499 missing
+        let afterGap = b.apply(delta(3500, 3510, ask: 6_000_200_000_000), receivedNs: 3)   // 3424...3499 missing
+        #expect(!afterGap)
         #expect(b.outOfSync)
     }
 
