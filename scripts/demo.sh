@@ -68,7 +68,7 @@ order buy ETHUSDT 0.5 --price "$(px "$eask + 1")"
 order buy BTCUSDT 0.002 --price "$(px "$bid * 0.97")"; rest1=$last_id     # rests below the market
 order buy ETHUSDT 0.3 --price "$(px "$ebid * 0.97")"; rest2=$last_id
 order sell BTCUSDT 0.002 --price "$(px "$ask * 1.03")"; rest3=$last_id
-order buy ETHUSDT 2 --price "$(px "$eask + 0.03")" --tif ioc            # more than the best levels hold: partial fill, rest expires
+order buy ETHUSDT 2 --price "$(px "$eask + 0.03")" --tif ioc            # IOC: takes what rests up to its price (often only part), the rest expires
 
 say "market orders"
 order buy BTCUSDT 0.003
