@@ -115,8 +115,8 @@ auto_id=$(ctl submit buy BTCUSDT 0.001 --price 59000 --venue auto --client-id e2
 check "routed parent ACCEPTED (child resting at the venue)" 'wait_status "$auto_id" ORDER_STATUS_ACCEPTED'
 child_id=$(ctl order "$auto_id" | field "d.get('children',[{}])[0].get('order_id','')")
 kill -9 "$PID_router"; start router "$BIN/router"
-for _ in $(seq 1 100); do ready router && break; sleep 0.2; done
-check "router restarted and ready" 'ready router'
+rr=0; for _ in $(seq 1 100); do ready router && { rr=1; break; }; sleep 0.2; done
+check "router restarted and ready" '[ $rr = 1 ]'
 ctl cancel "$auto_id" >/dev/null
 check "after the router restart, parent cancel reaches the child ($child_id CANCELED)" 'wait_status "$child_id" ORDER_STATUS_CANCELED'
 check "and the parent is CANCELED" 'wait_status "$auto_id" ORDER_STATUS_CANCELED'
