@@ -15,10 +15,10 @@ APT_PACKAGES := libnats-dev nats-server libssl-dev libcurl4-openssl-dev libproto
 SWIFT_PRODUCTS := oms-server binance-spot binance-futures router archiver omsctl oms-bench venue-sim
 
 .PHONY: help deps build build-core build-services build-debug test test-core test-swift test-acceptance test-e2e test-faults test-faults-short \
-        test-benchmark bench run proto check-generated golden fmt lint clean fuzz
+        test-benchmark bench run demo proto check-generated golden fmt lint clean fuzz
 
 help:
-	@echo "make run | test | build | build-core | build-services | bench | proto | check-generated | fmt | lint | fuzz | clean"
+	@echo "make run | demo | test | build | build-core | build-services | bench | proto | check-generated | fmt | lint | fuzz | clean"
 
 ## deps: install the Debian packages that are missing (idempotent, quiet when all present)
 deps:
@@ -77,6 +77,11 @@ test-benchmark bench: build
 ## run: the whole suite on a local nats-server and the simulated venues; Ctrl-C stops everything
 run: build
 	@scripts/run-all.sh
+
+## demo: the suite up (as make run), a scripted client trading on venue-sim for about a minute
+##       (limit, market, routed orders, cancels, one risk reject), then blotter, positions and P&L
+demo: build
+	@scripts/demo.sh
 
 ## proto: regenerate Swift (swift-protobuf) and C (protobuf-c) code and the golden vectors from proto/
 proto: deps

@@ -136,7 +136,7 @@ let package = Package(
         // A real nats-server per test (free port, temp store), shared by the test targets.
         .target(name: "OMSTestSupport", dependencies: ["OMSCore"], path: "Tests/OMSTestSupport"),
         .testTarget(name: "OMSServerTests", dependencies: ["OMSServerCore", "OMSAPI", "OMSCore", "OMSTestSupport"]),
-        .testTarget(name: "RouterTests", dependencies: ["RouterCore", "OMSCore"]),
+        .testTarget(name: "RouterTests", dependencies: ["RouterCore", "OMSCore", "OMSTestSupport"]),
         .testTarget(name: "ArchiverTests", dependencies: ["ArchiverCore", "OMSCore"]),
         .testTarget(name: "OMSCoreTests", dependencies: ["OMSCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "IntegrationTests", dependencies: ["OMSCore", "OMSTestSupport"]),

@@ -2,14 +2,17 @@
 # Starts the whole suite: a local nats-server with JetStream (store under
 # data/nats), the simulated venues, oms-core and every Swift service, each
 # logging to data/run/logs/<name>.log. Ctrl-C (or SIGTERM) stops everything.
-#   OMS_CONFIG (default configs/config.yaml), OMS_BIN (default ./bin), NATS_PORT (4222)
+#   OMS_CONFIG (default configs/config.yaml), OMS_BIN (default ./bin), NATS_PORT (4222),
+#   OMS_DATA_DIR (default ./data: the services' data and the nats-server store under it, nats/)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${OMS_CONFIG:-configs/config.yaml}
 BIN=${OMS_BIN:-./bin}
 NATS_PORT=${NATS_PORT:-4222}
 RUN=data/run
-mkdir -p "$RUN/logs" "$RUN/pids" data/nats
+DATA_DIR=${OMS_DATA_DIR:-data}
+mkdir -p "$RUN/logs" "$RUN/pids" "$DATA_DIR/nats"
+DATA_DIR=$(cd "$DATA_DIR" && pwd)
 export OMS_NATS_URL=${OMS_NATS_URL:-nats://127.0.0.1:$NATS_PORT}
 
 start() {  # start NAME CMD...
@@ -31,7 +34,7 @@ if (exec 3<>/dev/tcp/127.0.0.1/$NATS_PORT) 2>/dev/null; then
   echo "nats-server already listening on :$NATS_PORT; using it"
 else
   NATS_BIN=$(command -v nats-server || echo /usr/sbin/nats-server)
-  start nats-server "$NATS_BIN" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$PWD/data/nats" -m 8222
+  start nats-server "$NATS_BIN" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$DATA_DIR/nats" -m 8222
   for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$NATS_PORT) 2>/dev/null && break; sleep 0.1; done
 fi
 

@@ -15,8 +15,8 @@ enum RoutingBench {
         for v in 0..<venues {
             var st = VenueState(exchange: "venue\(v)", market: "spot")
             st.instruments["BTCUSDT"] = InstrumentRules(symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", priceScale: 2, qtyScale: 5,
-                                                        tick: 1_000_000, lot: 1_000, minQty: 1_000, maxQty: 0, minNotional: 5,
-                                                        takerFee: [0.001, 0.0008, 0.0005, 0.002, 0.001][v % 5])
+                                                        tick: 1_000_000, lot: 1_000, minQty: 1_000, maxQty: 0, minNotional: 5 * Fixed.one,
+                                                        takerFee: [100_000, 80_000, 50_000, 200_000, 100_000][v % 5])
             let mid: Int64 = 60_000 * Fixed.one + Int64(v) * 5 * Fixed.one
             var asks: [Level] = [], bids: [Level] = []
             for l in 0..<levels {
@@ -26,7 +26,7 @@ enum RoutingBench {
             }
             st.books["BTCUSDT"] = VenueBook(bids: bids, asks: asks, updatedNs: now)
             st.lastHeartbeatNs = now
-            st.balances["acct-1"] = ["USDT": 10_000_000, "BTC": 1_000]
+            st.balances["acct-1"] = ["USDT": 10_000_000 * Fixed.one, "BTC": 1_000 * Fixed.one]
             view.venues[st.venue] = st
         }
         let router = SmartRouter()

@@ -329,16 +329,34 @@ struct Kill: AsyncParsableCommand {
 }
 
 struct Risk: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show oms-core's risk limits; --reload asks oms-core to re-read config risk: (admin).")
+    static let configuration = CommandConfiguration(
+        abstract: "Show oms-core's risk limits; --set changes them (admin), --reload asks oms-core to re-read config risk: (admin).",
+        discussion: """
+            omsctl risk                                              # the limits oms-core loaded
+            omsctl risk --set symbol:BTCUSDT/max_order_qty=2         # change one (admin token)
+            omsctl risk --set defaults/max_open_orders=50 --set account:demo-1/daily_loss_limit=1000
+            omsctl risk --set symbol:BTCUSDT/max_order_qty=          # remove it (back to the defaults)
+            Scopes: global (reference_max_age_ms, allow_missing_reference), defaults, account:<a>, symbol:<SYMBOL>.
+            """)
     @OptionGroup var api: APIOptions
     @Option var account = ""
     @Flag var reload = false
+    @Option(name: .customLong("set"), help: "scope/name=value (repeatable; empty value removes the limit)") var set: [String] = []
     func run() async throws {
-        if reload {
-            var r = Oms_Api_V1_UpdateRiskLimitsRequest(); r.reload = true
+        if reload || !set.isEmpty {
+            var r = Oms_Api_V1_UpdateRiskLimitsRequest()
+            r.reload = reload
+            for s in set {
+                guard let slash = s.firstIndex(of: "/"), let eq = s[slash...].firstIndex(of: "=") else {
+                    throw ValidationError("--set: expected scope/name=value, got \"\(s)\"")
+                }
+                var l = Oms_Api_V1_RiskLimit()
+                l.scope = String(s[..<slash]); l.name = String(s[s.index(after: slash)..<eq]); l.value = String(s[s.index(after: eq)...])
+                r.limits.append(l)
+            }
             let req = r
             let resp = try await api.withClient { c, md in try await c.updateRiskLimits(req, metadata: md) }
-            api.output(resp) { "reload requested\n" }
+            api.output(resp) { req.limits.isEmpty ? "reload requested\n" : "risk limits updated (\(req.limits.count)); oms-core reload requested\n" }
             return
         }
         var r = Oms_Api_V1_GetRiskLimitsRequest(); r.account = account

@@ -45,14 +45,17 @@ public protocol EventSource: Sendable {
     func follow(stream: String, filter: String, fromSequence: UInt64, _ body: @escaping @Sendable (UInt64, [UInt8], String) async throws -> Void) async throws
 }
 
-/// Per-call durable pull consumer starting at the requested sequence; deleted when the call ends.
+/// Per-call pull consumer starting at the requested sequence; deleted when the
+/// call ends, and by the server after `inactiveThreshold` if oms-server dies mid-call.
 public struct JetStreamEventSource: EventSource {
     public let jetStream: JetStream
+    public var inactiveThreshold: Duration = .seconds(30)
     public init(jetStream: JetStream) { self.jetStream = jetStream }
     public func follow(stream: String, filter: String, fromSequence: UInt64, _ body: @escaping @Sendable (UInt64, [UInt8], String) async throws -> Void) async throws {
         let durable = "oms-server-call-\(UUID().uuidString.prefix(12).lowercased())"
         var spec = ConsumerSpec(durable: durable, filterSubject: filter)
         spec.deliverFrom = fromSequence == 0 ? .new : .sequence(fromSequence)
+        spec.inactiveThreshold = inactiveThreshold
         let consumer: PullConsumer
         do { consumer = try jetStream.pullConsumer(stream: stream, spec) } catch {
             throw RPCError(code: .unavailable, message: "JetStream unavailable: \(error)")
@@ -453,12 +456,21 @@ public final class OMSService: Oms_Api_V1_OmsService.ServiceProtocol {
         return ServerResponse(message: resp)
     }
 
+    /// The limits as oms-core loads them: the config file's `risk:` section, read again on every call
+    /// (so an update through `UpdateRiskLimits`, or an edit + reload, shows); the start-up copy when
+    /// there is no file (defaults, tests).
+    func currentRiskLimits() -> [Oms_Api_V1_RiskLimit] {
+        guard !configSource.isEmpty, configSource != "<defaults>", FileManager.default.fileExists(atPath: configSource),
+              let limits = try? RiskLimitsFile.read(path: configSource) else { return riskLimits }
+        return limits.map { l in var x = Oms_Api_V1_RiskLimit(); x.scope = l.scope; x.name = l.name; x.value = l.value; return x }
+    }
+
     public func getRiskLimits(request: ServerRequest<Oms_Api_V1_GetRiskLimitsRequest>, context: ServerContext) async throws -> ServerResponse<Oms_Api_V1_GetRiskLimitsResponse> {
         let p = try principal(request.metadata)
         let m = request.message
         let acct = m.account.isEmpty ? nil : try account(m.account, p)
         var resp = Oms_Api_V1_GetRiskLimitsResponse()
-        resp.limits = riskLimits.filter { l in
+        resp.limits = currentRiskLimits().filter { l in
             if l.scope.hasPrefix("account:") {
                 let a = String(l.scope.dropFirst(8))
                 return acct.map { $0 == a } ?? p.owns(a)
@@ -469,15 +481,38 @@ public final class OMSService: Oms_Api_V1_OmsService.ServiceProtocol {
         return ServerResponse(message: resp)
     }
 
+    static let riskFileLock = NSLock()
+
+    /// Sets, changes or (empty value) removes limits: validated, merged into the config file's `risk:`
+    /// section, then oms-core is told to reload (cmd.control.reload, payload = the new `risk:` block).
+    /// With no limits and reload = true, only the reload is requested (after an edit by hand).
     public func updateRiskLimits(request: ServerRequest<Oms_Api_V1_UpdateRiskLimitsRequest>, context: ServerContext) async throws -> ServerResponse<Oms_Api_V1_UpdateRiskLimitsResponse> {
         let p = try principal(request.metadata)
         guard p.admin else { throw RPCError(code: .permissionDenied, message: "risk limits need an admin token") }
         let m = request.message
-        guard m.limits.isEmpty else {
-            throw RPCError(code: .unimplemented, message: "limits: oms-core reads its limits from config risk:; edit it and call with reload = true")
+        guard !m.limits.isEmpty || m.reload else {
+            throw RPCError(code: .invalidArgument, message: "limits: at least one limit to set (or reload = true to re-read config risk:)")
         }
-        guard m.reload else { throw RPCError(code: .invalidArgument, message: "reload: set reload = true to make oms-core re-read config risk:") }
-        do { _ = try await publisher.publishRaw("cmd.control.reload", payload: [], id: "reload-\(UUID().uuidString.lowercased())") } catch { throw Self.unavailable(error) }
+        var payload: [UInt8] = []
+        if !m.limits.isEmpty {
+            let changes = m.limits.map { (scope: $0.scope.trimmingCharacters(in: .whitespaces), name: $0.name.trimmingCharacters(in: .whitespaces),
+                                          value: $0.value.trimmingCharacters(in: .whitespaces)) }
+            for (i, c) in changes.enumerated() {
+                do { try RiskLimitsFile.validate(c, index: i) } catch { throw Self.invalid(error) }
+            }
+            guard !configSource.isEmpty, configSource != "<defaults>", FileManager.default.fileExists(atPath: configSource) else {
+                throw RPCError(code: .failedPrecondition, message: "limits: oms-server was started without a config file; oms-core's limits cannot be changed")
+            }
+            let block: String
+            do {
+                block = try Self.riskFileLock.withLock { try RiskLimitsFile.update(path: configSource, changes: changes) }
+            } catch {
+                throw RPCError(code: .failedPrecondition, message: "limits: \(configSource) could not be updated: \(error)")
+            }
+            payload = Array(block.utf8)
+            logger.notice("risk limits updated", metadata: ["by": "\(p.name)", "changes": "\(changes.map { "\($0.scope).\($0.name)=\($0.value)" })"])
+        }
+        do { _ = try await publisher.publishRaw("cmd.control.reload", payload: payload, id: "reload-\(UUID().uuidString.lowercased())") } catch { throw Self.unavailable(error) }
         var resp = Oms_Api_V1_UpdateRiskLimitsResponse()
         resp.reloadRequested = true
         return ServerResponse(message: resp)

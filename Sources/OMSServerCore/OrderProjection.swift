@@ -34,7 +34,14 @@ public final class OrderProjection: Sendable {
         var terminalHead = 0
         var positions: [String: Oms_V1_Position] = [:]
         var balances: [String: Oms_V1_Balance] = [:]
+        /// Fills whose order is not known yet (TRADES and ORDERS are separate feeds: a routed child's
+        /// fill can arrive before its first order event); attached when the order appears. Bounded.
+        var earlyFills: [String: [Oms_V1_Fill]] = [:]
+        var earlyFillOrder: [String] = []
     }
+
+    /// Max orders with fills waiting for their order record.
+    static let earlyFillLimit = 10_000
 
     let state = Mutex(State())
     public let ttlNs: Int64
@@ -143,6 +150,7 @@ public final class OrderProjection: Sendable {
                 var r = OrderRecord(order: Self.pendingOrder(o))
                 r.fingerprint = fingerprint ?? ""
                 r.lastSequence = sequence
+                adoptEarlyFills(&s, o.orderID, &r)
                 s.orders[o.orderID] = r
                 s.byClientID[Self.clientKey(account: o.account, clientOrderID: o.clientOrderID)] = o.orderID
                 evict(&s, nowNs: nowNs)
@@ -158,6 +166,7 @@ public final class OrderProjection: Sendable {
             guard !id.isEmpty else { return }
             var r = s.orders[id] ?? OrderRecord(order: e.order)
             if r.events.contains(where: { $0.eventID == e.eventID && !e.eventID.isEmpty }) { return }
+            adoptEarlyFills(&s, id, &r)
             // Keep the most advanced state: an older event replayed late must not regress the order.
             let newer = e.order.updatedNs >= r.order.updatedNs || Self.rank(e.order.status) > Self.rank(r.order.status)
             if newer && !(OrderStatusRules.isTerminal(r.order.status) && !OrderStatusRules.isTerminal(e.order.status) && !r.events.isEmpty) {
@@ -187,15 +196,29 @@ public final class OrderProjection: Sendable {
 
     public func apply(fill f: Oms_V1_Fill, sequence: UInt64) {
         state.withLock { s in
-            guard var r = s.orders[f.orderID] else { return }
-            if r.fills.contains(where: { $0.tradeID == f.tradeID }) { return }
-            if r.fills.count < historyLimit { r.fills.append(f) }
-            s.orders[f.orderID] = r
-            if !f.parentOrderID.isEmpty, var p = s.orders[f.parentOrderID], !p.fills.contains(where: { $0.tradeID == f.tradeID }) {
+            if !f.parentOrderID.isEmpty, var p = s.orders[f.parentOrderID], !p.fills.contains(where: { $0.tradeID == f.tradeID && $0.orderID == f.orderID }) {
                 if p.fills.count < historyLimit { p.fills.append(f) }
                 s.orders[f.parentOrderID] = p
             }
+            guard var r = s.orders[f.orderID] else {
+                // The order's first event has not been applied yet: keep the fill for it.
+                if s.earlyFills[f.orderID] == nil {
+                    s.earlyFillOrder.append(f.orderID)
+                    if s.earlyFillOrder.count > Self.earlyFillLimit { s.earlyFills[s.earlyFillOrder.removeFirst()] = nil }
+                }
+                if !(s.earlyFills[f.orderID]?.contains(where: { $0.tradeID == f.tradeID }) ?? false) { s.earlyFills[f.orderID, default: []].append(f) }
+                return
+            }
+            if r.fills.contains(where: { $0.tradeID == f.tradeID }) { return }
+            if r.fills.count < historyLimit { r.fills.append(f) }
+            s.orders[f.orderID] = r
         }
+    }
+
+    /// Attaches fills that arrived before order `id` was known.
+    func adoptEarlyFills(_ s: inout State, _ id: String, _ r: inout OrderRecord) {
+        guard let early = s.earlyFills.removeValue(forKey: id) else { return }
+        for f in early where !r.fills.contains(where: { $0.tradeID == f.tradeID }) && r.fills.count < historyLimit { r.fills.append(f) }
     }
 
     public func apply(risk d: Oms_V1_RiskDecision) {

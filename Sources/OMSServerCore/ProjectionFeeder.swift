@@ -3,9 +3,11 @@ import Logging
 import OMSCore
 
 /// Feeds the projection from JetStream: replays each stream from its start
-/// (rebuild after a restart) and then follows it live. Consumers are durable
-/// per instance ("oms-server-<instance>-<stream>") and recreated at start so
-/// the replay is always complete.
+/// (rebuild after a restart) and then follows it live. Consumers are per
+/// instance ("oms-server-<instance>-<stream>", recreated at start so the
+/// replay is always complete) with an inactive threshold: after a crash (no
+/// graceful `cleanup()`) the server deletes them once nobody has pulled for
+/// `inactiveThreshold`, so a kill -9 leaks nothing.
 public struct ProjectionFeeder: Sendable {
     public let jetStream: JetStream
     public let projection: OrderProjection
@@ -13,6 +15,8 @@ public struct ProjectionFeeder: Sendable {
     public let instanceID: String
     public let logger: Logger
     public let health: HealthState?
+    /// How long the server keeps this instance's consumers once it stops pulling (it pulls every 250 ms while alive).
+    public var inactiveThreshold: Duration = .seconds(30)
 
     public init(jetStream: JetStream, projection: OrderProjection, instruments: InstrumentRegistry, instanceID: String, logger: Logger, health: HealthState?) {
         self.jetStream = jetStream; self.projection = projection; self.instruments = instruments
@@ -71,6 +75,7 @@ public struct ProjectionFeeder: Sendable {
                 var spec = ConsumerSpec(durable: durable, filterSubject: filter)
                 spec.deliverFrom = .all
                 spec.maxAckPending = 50_000
+                spec.inactiveThreshold = inactiveThreshold
                 consumer = try jetStream.pullConsumer(stream: stream, spec)
                 if state.messages == 0 { done(stream) }
             } catch {

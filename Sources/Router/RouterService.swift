@@ -10,6 +10,8 @@ import Synchronization
 /// risk-accepted commands from cmd.route.> (durable "router"), publishes venue
 /// commands and routing decisions, and follows child orders on orders.>
 /// (durable "router-orders") so a parent cancel reaches its live children.
+/// After a restart the parent/child table is rebuilt from DECISIONS + ORDERS
+/// (`ParentRecovery`) before the first command is handled.
 enum RouterService {
     static func run(_ rt: OMSRuntime) async throws {
         let settings = rt.config.router
@@ -59,6 +61,35 @@ enum RouterService {
 
         // Instrument lists published before this router started (MARKETDATA keeps them for a while).
         await replayInstruments(rt, state)
+
+        // The parent/child table of routed orders, from DECISIONS + ORDERS, before any command is handled.
+        rt.health.set("router", ok: false, detail: "recovering routed parents")
+        var wait = Duration.milliseconds(200)
+        while true {
+            do {
+                let t0 = ContinuousClock.now
+                let stats = try await ParentRecovery(jetStream: rt.jetStream, instanceID: rt.instanceID).run { body in state.withLock { body(&$0.tracker) } }
+                log.info("parents recovered", metadata: ["decisions": "\(stats.decisions)", "parents": "\(stats.parents)",
+                                                         "child_events": "\(stats.childEvents)", "live_parents": "\(stats.liveParents)",
+                                                         "ms": "\((ContinuousClock.now - t0).milliseconds)"])
+                break
+            } catch {
+                log.warning("parent recovery failed; retrying", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: wait)
+                wait = min(wait * 2, .seconds(5))
+            }
+        }
+
+        // Direct orders are refused for a venue without a recent heartbeat: give the connectors
+        // one heartbeat timeout to be heard from before the first command is judged.
+        if settings.requireHeartbeat {
+            let deadline = ContinuousClock.now + settings.heartbeatTimeout
+            while ContinuousClock.now < deadline {
+                let heard = state.withLock { p in settings.venues.allSatisfy { (p.view.venues[$0]?.lastHeartbeatNs ?? 0) != 0 } }
+                if heard { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
 
         let commands = try {
             var spec = ConsumerSpec(durable: "router", filterSubject: "cmd.route.>")
@@ -142,7 +173,9 @@ enum RouterService {
     static func replayInstruments(_ rt: OMSRuntime, _ state: PlannerBox) async {
         let durable = "router-instr-\(rt.instanceID)"
         do {
-            let consumer = try rt.jetStream.pullConsumer(stream: "MARKETDATA", ConsumerSpec(durable: durable, filterSubject: "md.instruments.>"))
+            var spec = ConsumerSpec(durable: durable, filterSubject: "md.instruments.>")
+            spec.inactiveThreshold = .seconds(30)  // removed by the server if this process dies mid-replay
+            let consumer = try rt.jetStream.pullConsumer(stream: "MARKETDATA", spec)
             while true {
                 let batch = try await consumer.fetch(batch: 256, timeout: .milliseconds(200))
                 if batch.isEmpty { break }

@@ -45,8 +45,9 @@ public struct VenueBook: Sendable {
     public mutating func apply(_ d: Oms_V1_BookDelta, receivedNs: Int64) -> Bool {
         if lastUpdateID != 0 {
             if d.lastUpdateID != 0 && d.lastUpdateID <= lastUpdateID { return true }  // old
-            let gap = d.prevLastUpdateID != 0 ? d.prevLastUpdateID != lastUpdateID
-                                              : (d.firstUpdateID != 0 && d.firstUpdateID > lastUpdateID + 1)
+            // prev_last_update_id (futures' "pu") is absent (0 or -1) on spot: there, first_update_id must follow on.
+            let gap = d.prevLastUpdateID > 0 ? d.prevLastUpdateID != lastUpdateID
+                                             : (d.firstUpdateID > 0 && d.firstUpdateID > lastUpdateID + 1)
             if gap { outOfSync = true; return false }
         }
         for l in d.bids { Self.upsert(&bids, Level(price: Fixed.toInternal(l.price, scale: d.priceScale), quantity: Fixed.toInternal(l.quantity, scale: d.qtyScale)), descending: true) }

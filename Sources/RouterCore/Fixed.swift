@@ -1,9 +1,12 @@
 import OMSCore
 
-/// Router arithmetic: every price and quantity is an `Int64` at one internal
-/// scale (10^-8, the finest any supported venue uses), so books from venues
-/// with different scales compare directly. Notionals and fee-adjusted prices
-/// are `Double`: they rank and bound, they never go on the wire.
+/// Router arithmetic, integers only: every price, quantity, balance, min
+/// notional and fee rate is an `Int64` at one internal scale (10^-8, the
+/// finest any supported venue uses; a fee rate of 0.1% is 100_000), so books
+/// from venues with different scales compare directly. Products are `Int128`:
+/// a notional (price × quantity) is at scale 10^-16 and a fee-adjusted price
+/// (price × (1 ± fee)) is at scale 10^-16 too, so ranking and bounds are exact
+/// (no floating point anywhere on the routing path).
 public enum Fixed {
     public static let scale: Int32 = 8
     public static let one: Int64 = 100_000_000
@@ -33,17 +36,25 @@ public enum Fixed {
         return d
     }
 
-    /// A ranking estimate (fee-adjusted net price, expected average) as a Decimal for
-    /// the audit record only; orders, fills and parent averages never pass through here.
-    public static func decimal(double x: Double, scale s: Int32) -> Oms_V1_Decimal {
-        var d = Oms_V1_Decimal()
-        d.mantissa = Int64((x * Double(pow10[Int(max(0, min(s, 18)))])).rounded())
-        d.scale = s
-        return d
+    /// 10^8 as Int128 (one at the internal scale; also 1 + 0 fee).
+    public static let one128: Int128 = 100_000_000
+
+    /// Price × (1 + fee) for a buy, × (1 − fee) for a sell: the price net of the
+    /// taker fee at scale 10^-16 (internal price × internal rate), exact.
+    @inlinable @inline(__always) public static func netPrice(_ price: Int64, fee: Int64, buy: Bool) -> Int128 {
+        Int128(price) * (buy ? one128 + Int128(fee) : one128 - Int128(fee))
     }
 
-    @inlinable public static func double(_ v: Int64) -> Double { Double(v) / 1e8 }
-    public static func double(_ d: Oms_V1_Decimal) -> Double { Double(d.mantissa) / Double(pow10[Int(max(0, min(d.scale, 18)))]) }
+    /// Price × quantity at scale 10^-16 (both internal), exact.
+    @inlinable @inline(__always) public static func notional(_ price: Int64, _ quantity: Int64) -> Int128 {
+        Int128(price) * Int128(quantity)
+    }
+
+    /// A 10^-16-scale value back to the internal 10^-8 scale, rounded half away from zero.
+    @inlinable public static func fromWide(_ v: Int128) -> Int64 {
+        let half = one128 / 2
+        return Int64(clamping: v >= 0 ? (v + half) / one128 : (v - half) / one128)
+    }
 
     public static func format(_ v: Int64) -> String {
         let neg = v < 0

@@ -11,31 +11,34 @@ public struct InstrumentRules: Sendable, Equatable {
     public var lot: Int64           // internal scale
     public var minQty: Int64        // internal scale
     public var maxQty: Int64        // internal scale, 0 = unlimited
-    public var minNotional: Double  // quote units
-    public var takerFee: Double     // rate, e.g. 0.001
-    public var makerFee: Double
+    public var minNotional: Int64   // quote units, internal scale (5 USDT = 500_000_000)
+    public var takerFee: Int64      // rate at the internal scale: 0.001 (0.1%) = 100_000
+    public var makerFee: Int64
     public var trading: Bool
 
     public init(symbol: String, baseAsset: String, quoteAsset: String, priceScale: Int32, qtyScale: Int32,
-                tick: Int64, lot: Int64, minQty: Int64 = 0, maxQty: Int64 = 0, minNotional: Double = 0,
-                takerFee: Double = 0.001, makerFee: Double = 0.001, trading: Bool = true) {
+                tick: Int64, lot: Int64, minQty: Int64 = 0, maxQty: Int64 = 0, minNotional: Int64 = 0,
+                takerFee: Int64 = InstrumentRules.defaultFee, makerFee: Int64 = InstrumentRules.defaultFee, trading: Bool = true) {
         self.symbol = symbol; self.baseAsset = baseAsset; self.quoteAsset = quoteAsset
         self.priceScale = priceScale; self.qtyScale = qtyScale
         self.tick = max(tick, 1); self.lot = max(lot, 1); self.minQty = minQty; self.maxQty = maxQty
         self.minNotional = minNotional; self.takerFee = takerFee; self.makerFee = makerFee; self.trading = trading
     }
 
+    /// 0.1%, Binance spot's base taker fee, when a venue publishes none.
+    public static let defaultFee: Int64 = 100_000
+
     /// From an `oms.v1.Instrument` (tick/lot in units of 10^-price_scale / 10^-qty_scale).
-    public init(_ i: Oms_V1_Instrument, defaultTakerFee: Double = 0.001) {
+    public init(_ i: Oms_V1_Instrument, defaultTakerFee: Int64 = InstrumentRules.defaultFee) {
         self.init(symbol: i.id.symbol, baseAsset: i.baseAsset, quoteAsset: i.quoteAsset,
                   priceScale: i.priceScale, qtyScale: i.qtyScale,
                   tick: Fixed.toInternal(i.tickSize, scale: i.priceScale),
                   lot: Fixed.toInternal(i.lotSize, scale: i.qtyScale),
                   minQty: Fixed.toInternal(i.minQty, scale: i.qtyScale),
                   maxQty: i.maxQty > 0 ? Fixed.toInternal(i.maxQty, scale: i.qtyScale) : 0,
-                  minNotional: i.hasMinNotional ? Fixed.double(i.minNotional) : 0,
-                  takerFee: i.hasTakerFeeRate ? Fixed.double(i.takerFeeRate) : defaultTakerFee,
-                  makerFee: i.hasMakerFeeRate ? Fixed.double(i.makerFeeRate) : defaultTakerFee,
+                  minNotional: i.hasMinNotional ? Fixed.internalValue(i.minNotional) : 0,
+                  takerFee: i.hasTakerFeeRate ? Fixed.internalValue(i.takerFeeRate) : defaultTakerFee,
+                  makerFee: i.hasMakerFeeRate ? Fixed.internalValue(i.makerFeeRate) : defaultTakerFee,
                   trading: i.status == .trading || i.status == .unspecified)
     }
 }
@@ -52,8 +55,8 @@ public struct VenueState: Sendable {
     public var connectorReady = true
     /// Fraction of the venue's request budget left (1 = untouched), from the connector's heartbeat.
     public var rateLimitHeadroom: Double = 1
-    /// Free balances per account and asset (base units); an absent entry means unknown (unconstrained).
-    public var balances: [String: [String: Double]] = [:]
+    /// Free balances per account and asset (internal scale); an absent entry means unknown (unconstrained).
+    public var balances: [String: [String: Int64]] = [:]
 
     public init(exchange: String, market: String) {
         self.exchange = exchange
@@ -99,7 +102,7 @@ public struct MarketView: Sendable {
     }
     public mutating func apply(_ u: Oms_V1_AccountUpdate) {
         withVenue(exchange: u.exchange, market: u.market) { v in
-            for b in u.balances { v.balances[b.account.isEmpty ? u.account : b.account, default: [:]][b.asset] = Fixed.double(b.free) }
+            for b in u.balances { v.balances[b.account.isEmpty ? u.account : b.account, default: [:]][b.asset] = Fixed.internalValue(b.free) }
         }
     }
 

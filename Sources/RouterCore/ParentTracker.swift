@@ -9,10 +9,16 @@ public struct ChildState: Sendable, Equatable {
     /// Sum of price × quantity over fills, exact: internal price × internal qty (scale 10^-16).
     public var filledNotional: Int128 = 0
     public var status: Oms_V1_OrderStatus = .pendingNew
+    /// The child's quantity and limit price as sent (venue scales), so a
+    /// redelivered parent command can re-send a child that never reached its venue.
+    public var sentQuantity = Oms_V1_Decimal()
+    public var sentPrice: Oms_V1_Decimal?
 
     public init(childOrderID: String, instrument: Oms_V1_InstrumentId, quantity: Int64) {
         self.childOrderID = childOrderID; self.instrument = instrument; self.quantity = quantity
     }
+    /// No event from the venue side yet (never acknowledged, never rejected).
+    public var unconfirmed: Bool { status == .pendingNew || status == .unspecified }
     public var isLive: Bool { !OrderStatusRules.isTerminal(status) }
 }
 
@@ -84,6 +90,25 @@ public struct ParentTracker: Sendable {
     }
 
     public func parent(ofChild id: String) -> String? { childToParent[id] }
+
+    /// Rebuilds a parent from its audited routing decision (router restart:
+    /// DECISIONS replay). Child states then follow from the ORDERS replay.
+    /// Returns false for a decision without children or an already known parent.
+    @discardableResult
+    public mutating func recover(_ d: Oms_V1_RoutingDecision) -> Bool {
+        guard !d.parentOrderID.isEmpty, !d.allocations.isEmpty, parents[d.parentOrderID] == nil else { return false }
+        let children = d.allocations.map { a in
+            var c = ChildState(childOrderID: a.childOrderID, instrument: a.instrument, quantity: Fixed.internalValue(a.quantity))
+            c.sentQuantity = a.quantity
+            if a.hasLimitPrice { c.sentPrice = a.limitPrice }
+            return c
+        }
+        let qty = Fixed.internalValue(d.quantity)
+        let placed = children.reduce(Int64(0)) { $0 + $1.quantity }
+        register(ParentState(parentOrderID: d.parentOrderID, account: d.account, side: d.side, quantity: qty,
+                             children: children, unallocated: max(0, qty - placed)))
+        return true
+    }
     public func isParent(_ id: String) -> Bool { parents[id] != nil }
 
     /// Applies a child's order event; returns the updated parent, or nil when the event is not about a known child.

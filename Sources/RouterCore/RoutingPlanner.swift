@@ -34,6 +34,12 @@ public struct RoutingPlanner: Sendable {
         switch cmd.command {
         case .newOrder(let o):
             if !Self.isRouted(o) {
+                let venue = "\(o.instrument.exchange).\(o.instrument.market)"
+                if let problem = router.connectorProblem(view.venues[venue], nowNs: nowNs) {
+                    // Not sent: a venue whose connector is silent would leave the order hanging.
+                    return [try rejection(o, commandID: cmd.commandID, reason: .venueUnavailable,
+                                          text: "venue \(venue) unavailable: \(problem)", nowNs: nowNs)]
+                }
                 let s = try Subjects.venueCommand(exchange: o.instrument.exchange, market: o.instrument.market, symbol: o.instrument.symbol)
                 return [.venueCommand(subject: s, id: "\(cmd.commandID).venue", command: cmd)]
             }
@@ -103,11 +109,22 @@ public struct RoutingPlanner: Sendable {
     }
 
     mutating func routeNew(_ o: Oms_V1_NewOrder, commandID: String, nowNs: Int64) throws -> [Output] {
-        if tracker.isParent(o.orderID) { return [] }  // redelivered: already routed
+        let isMarket = o.orderType == .market || o.orderType == .stopMarket || o.orderType == .takeProfitMarket
+        if let p = tracker.parents[o.orderID], !p.children.isEmpty {
+            // Redelivered (a publish failed, or the router restarted before its ack): the routing
+            // decision stands; re-send the children no venue has confirmed yet. Their command ids are
+            // the original ones, so the stream drops any that did get through, and the connector
+            // queries by client order id before placing, so none is placed twice.
+            return try p.children.filter(\.unconfirmed).map { c in
+                let cmd = childCommand(o, childOrderID: c.childOrderID, instrument: c.instrument, quantity: c.sentQuantity,
+                                       price: isMarket ? nil : c.sentPrice, commandID: commandID, nowNs: nowNs)
+                return .venueCommand(subject: try Subjects.venueCommand(exchange: c.instrument.exchange, market: c.instrument.market,
+                                                                        symbol: c.instrument.symbol), id: cmd.commandID, command: cmd)
+            }
+        }
         let t0 = ContinuousClock.now
         var strategy = o.routing.strategy
         if strategy == .unspecified || strategy == .direct { strategy = defaultStrategy }
-        let isMarket = o.orderType == .market || o.orderType == .stopMarket || o.orderType == .takeProfitMarket
         let req = RouteRequest(parentOrderID: o.orderID, account: o.account, market: o.instrument.market, symbol: o.instrument.symbol,
                                side: o.side, quantity: Fixed.internalValue(o.quantity),
                                limitPrice: isMarket || !o.hasPrice ? nil : Fixed.internalValue(o.price),
@@ -128,8 +145,8 @@ public struct RoutingPlanner: Sendable {
             vq.venue = q.venue
             vq.bestPrice = Fixed.decimal(q.bestPrice)
             vq.availableQuantity = Fixed.decimal(q.availableQuantity)
-            vq.takerFeeRate = Fixed.decimal(double: q.takerFee, scale: 6)
-            vq.netPrice = Fixed.decimal(double: q.netPrice, scale: 8)
+            vq.takerFeeRate = Fixed.decimal(q.takerFee)
+            vq.netPrice = Fixed.decimal(q.netPrice)
             vq.eligible = q.eligible
             vq.skipReason = q.skipReason
             vq.bookAgeNs = q.bookAgeNs
@@ -138,21 +155,13 @@ public struct RoutingPlanner: Sendable {
         var outputs: [Output] = []
         var children: [ChildState] = []
         for (n, a) in r.allocations.enumerated() {
-            var child = o
-            child.orderID = "\(o.orderID)-\(n + 1)"
-            child.clientOrderID = ""
-            child.parentOrderID = o.orderID
-            child.instrument.exchange = a.exchange
-            child.instrument.market = a.market
-            child.routing = Oms_V1_RoutingInstruction()
-            child.routing.strategy = .direct
-            child.quantity = Fixed.decimal(a.quantity, scale: a.qtyScale)
-            if !isMarket { child.price = Fixed.decimal(a.limitPrice, scale: a.priceScale) }
-            child.quoteQuantity = Oms_V1_Decimal()
-            child.tsNs = nowNs
-            var cmd = Oms_V1_OrderCommand()
-            cmd.commandID = "\(commandID).\(child.orderID)"
-            cmd.newOrder = child
+            var instrument = o.instrument
+            instrument.exchange = a.exchange
+            instrument.market = a.market
+            let sentPrice = isMarket ? nil : Fixed.decimal(a.limitPrice, scale: a.priceScale)
+            let cmd = childCommand(o, childOrderID: "\(o.orderID)-\(n + 1)", instrument: instrument,
+                                   quantity: Fixed.decimal(a.quantity, scale: a.qtyScale), price: sentPrice, commandID: commandID, nowNs: nowNs)
+            let child = cmd.newOrder
             outputs.append(.venueCommand(subject: try Subjects.venueCommand(exchange: a.exchange, market: a.market, symbol: child.instrument.symbol),
                                          id: cmd.commandID, command: cmd))
             var alloc = Oms_V1_ChildAllocation()
@@ -160,9 +169,12 @@ public struct RoutingPlanner: Sendable {
             alloc.instrument = child.instrument
             alloc.quantity = child.quantity
             alloc.limitPrice = Fixed.decimal(a.limitPrice, scale: a.priceScale)
-            alloc.expectedAveragePrice = Fixed.decimal(double: a.expectedAveragePrice, scale: a.priceScale + 2)
+            alloc.expectedAveragePrice = Fixed.decimal(a.expectedAveragePrice, scale: min(a.priceScale + 2, Fixed.scale))
             d.allocations.append(alloc)
-            children.append(ChildState(childOrderID: child.orderID, instrument: child.instrument, quantity: a.quantity))
+            var cs = ChildState(childOrderID: child.orderID, instrument: child.instrument, quantity: a.quantity)
+            cs.sentQuantity = child.quantity
+            cs.sentPrice = sentPrice
+            children.append(cs)
         }
         d.reasonCode = r.rejectReason
         d.reasonText = r.reasonText
@@ -173,33 +185,59 @@ public struct RoutingPlanner: Sendable {
         tracker.register(ParentState(parentOrderID: o.orderID, account: o.account, side: o.side, quantity: req.quantity,
                                      children: children, unallocated: r.unallocated))
         if children.isEmpty {
-            var e = Oms_V1_OrderEvent()
-            e.eventID = "\(o.orderID).no-route"
-            e.eventType = .rejected
-            e.order.orderID = o.orderID
-            e.order.clientOrderID = o.clientOrderID
-            e.order.account = o.account
-            e.order.instrument = o.instrument
-            e.order.side = o.side
-            e.order.orderType = o.orderType
-            e.order.timeInForce = o.timeInForce
-            e.order.status = .rejected
-            e.order.quantity = o.quantity
-            if o.hasPrice { e.order.price = o.price }
-            e.order.filledQuantity = Fixed.decimal(0, scale: o.quantity.scale)
-            e.order.leavesQuantity = Fixed.decimal(0, scale: o.quantity.scale)
-            e.order.createdNs = o.tsNs
-            e.order.updatedNs = nowNs
-            e.order.rejectReason = .noRoute
-            e.order.rejectText = r.reasonText
-            e.reasonCode = .noRoute
-            e.reasonText = r.reasonText
-            e.source = "router"
-            e.tsEventNs = nowNs
-            e.tsInitNs = nowNs
-            outputs.append(.orderEvent(subject: try Subjects.orders(exchange: o.instrument.exchange, market: o.instrument.market, symbol: o.instrument.symbol),
-                                       id: e.eventID, event: e))
+            outputs.append(try rejection(o, commandID: commandID, reason: .noRoute, text: r.reasonText, nowNs: nowNs, eventID: "\(o.orderID).no-route"))
         }
         return outputs
+    }
+
+    /// The venue command of one child order of parent `o`.
+    func childCommand(_ o: Oms_V1_NewOrder, childOrderID: String, instrument: Oms_V1_InstrumentId, quantity: Oms_V1_Decimal,
+                      price: Oms_V1_Decimal?, commandID: String, nowNs: Int64) -> Oms_V1_OrderCommand {
+        var child = o
+        child.orderID = childOrderID
+        child.clientOrderID = ""
+        child.parentOrderID = o.orderID
+        child.instrument = instrument
+        child.routing = Oms_V1_RoutingInstruction()
+        child.routing.strategy = .direct
+        child.quantity = quantity
+        if let price { child.price = price } else { child.clearPrice() }
+        child.quoteQuantity = Oms_V1_Decimal()
+        child.tsNs = nowNs
+        var cmd = Oms_V1_OrderCommand()
+        cmd.commandID = "\(commandID).\(childOrderID)"
+        cmd.newOrder = child
+        return cmd
+    }
+
+    /// A REJECTED order event from the router (no route, venue unavailable), on the order's own subject.
+    func rejection(_ o: Oms_V1_NewOrder, commandID: String, reason: Oms_V1_RejectReason, text: String, nowNs: Int64,
+                   eventID: String? = nil) throws -> Output {
+        var e = Oms_V1_OrderEvent()
+        e.eventID = eventID ?? "\(o.orderID).router-rejected"
+        e.eventType = .rejected
+        e.order.orderID = o.orderID
+        e.order.clientOrderID = o.clientOrderID
+        e.order.account = o.account
+        e.order.instrument = o.instrument
+        e.order.side = o.side
+        e.order.orderType = o.orderType
+        e.order.timeInForce = o.timeInForce
+        e.order.status = .rejected
+        e.order.quantity = o.quantity
+        if o.hasPrice { e.order.price = o.price }
+        e.order.filledQuantity = Fixed.decimal(0, scale: o.quantity.scale)
+        e.order.leavesQuantity = Fixed.decimal(0, scale: o.quantity.scale)
+        e.order.createdNs = o.tsNs
+        e.order.updatedNs = nowNs
+        e.order.rejectReason = reason
+        e.order.rejectText = text
+        e.reasonCode = reason
+        e.reasonText = text
+        e.source = "router"
+        e.tsEventNs = nowNs
+        e.tsInitNs = nowNs
+        return .orderEvent(subject: try Subjects.orders(exchange: o.instrument.exchange, market: o.instrument.market, symbol: o.instrument.symbol),
+                           id: e.eventID, event: e)
     }
 }

@@ -27,8 +27,10 @@ public struct VenueQuoteInfo: Sendable, Equatable {
     public var venue: String
     public var bestPrice: Int64 = 0
     public var availableQuantity: Int64 = 0
-    public var takerFee: Double = 0
-    public var netPrice: Double = 0
+    /// Taker fee rate at the internal scale (0.1% = 100_000).
+    public var takerFee: Int64 = 0
+    /// Best price net of the taker fee, internal scale (rounded).
+    public var netPrice: Int64 = 0
     public var eligible = false
     public var skipReason = ""
     public var bookAgeNs: Int64 = 0
@@ -41,7 +43,8 @@ public struct Allocation: Sendable, Equatable {
     public var quantity: Int64
     /// Worst price swept on this venue, or the parent's limit for a resting remainder.
     public var limitPrice: Int64
-    public var expectedAveragePrice: Double
+    /// Volume-weighted average of the swept levels, internal scale (truncated).
+    public var expectedAveragePrice: Int64
     public var priceScale: Int32
     public var qtyScale: Int32
 }
@@ -73,13 +76,15 @@ public struct SmartRouter: Sendable {
         var venueIndex: Int
         var levels: [Level]
         var cursor = 0
-        var fee: Double
+        var fee: Int64
         var rules: InstrumentRules
-        /// Base units this venue can still take given the account's balance (nil: unknown).
-        var capacity: Double?
+        /// The account's free balance on this venue, internal scale: quote asset for a buy,
+        /// base asset for a sell (nil: unknown, unconstrained).
+        var capacity: Int64?
         var capacityIsQuote: Bool
         var allocated: Int64 = 0
-        var notional: Double = 0
+        /// Σ price × quantity of the allocation, scale 10^-16.
+        var notional: Int128 = 0
         var worstPrice: Int64 = 0
     }
 
@@ -106,7 +111,7 @@ public struct SmartRouter: Sendable {
             let side = buy ? book?.asks : book?.bids
             if let top = side?.first {
                 q.bestPrice = top.price
-                q.netPrice = Self.net(top.price, fee: q.takerFee, buy: buy)
+                q.netPrice = Fixed.fromWide(Fixed.netPrice(top.price, fee: q.takerFee, buy: buy))
                 var avail: Int64 = 0
                 for l in side! {
                     if let lim = req.limitPrice, buy ? l.price > lim : l.price < lim { break }
@@ -114,7 +119,7 @@ public struct SmartRouter: Sendable {
                 }
                 q.availableQuantity = avail
             }
-            var capacity: Double?
+            var capacity: Int64?
             if let rules, let bal = v.balances[req.account] {
                 capacity = buy ? bal[rules.quoteAsset] : bal[rules.baseAsset]
                 if capacity == nil { capacity = 0 }
@@ -148,10 +153,10 @@ public struct SmartRouter: Sendable {
             var qty = c.allocated - c.allocated % c.rules.lot
             if c.rules.maxQty > 0 { qty = min(qty, c.rules.maxQty - c.rules.maxQty % c.rules.lot) }
             let px = c.worstPrice
-            if qty < max(c.rules.minQty, 1) || (c.rules.minNotional > 0 && Fixed.double(qty) * Fixed.double(px) < c.rules.minNotional) {
+            if qty < max(c.rules.minQty, 1) || !Self.meetsMinNotional(qty, px, c.rules) {
                 qty = 0
             }
-            c.notional = c.allocated > 0 ? c.notional * Double(qty) / Double(c.allocated) : 0
+            c.notional = c.allocated > 0 ? c.notional * Int128(qty) / Int128(c.allocated) : 0
             c.allocated = qty
             cands[i] = c
             allocated += qty
@@ -161,26 +166,20 @@ public struct SmartRouter: Sendable {
         // A limit order's remainder rests at its limit on the best venue that can take it.
         if remaining > 0, let lim = req.limitPrice {
             let order = cands.indices.sorted { a, b in
-                let na = Self.net(cands[a].levels.first?.price ?? lim, fee: cands[a].fee, buy: buy)
-                let nb = Self.net(cands[b].levels.first?.price ?? lim, fee: cands[b].fee, buy: buy)
+                let na = Fixed.netPrice(cands[a].levels.first?.price ?? lim, fee: cands[a].fee, buy: buy)
+                let nb = Fixed.netPrice(cands[b].levels.first?.price ?? lim, fee: cands[b].fee, buy: buy)
                 return buy ? na < nb : na > nb
             }
             for i in order where remaining > 0 {
                 var c = cands[i]
                 let px = buy ? lim - lim % c.rules.tick : (lim % c.rules.tick == 0 ? lim : lim - lim % c.rules.tick + c.rules.tick)
-                var extra = remaining
-                if let cap = c.capacity {
-                    let left = cap - (c.capacityIsQuote ? c.notional * (1 + c.fee) : Fixed.double(c.allocated))
-                    let maxBase = c.capacityIsQuote ? left / (Fixed.double(px) * (1 + c.fee)) : left
-                    extra = min(extra, Int64(max(0, maxBase) * 1e8))
-                }
+                var extra = min(remaining, Self.room(c, price: px))
                 var total = c.allocated + extra
                 total -= total % c.rules.lot
                 if c.rules.maxQty > 0 { total = min(total, c.rules.maxQty - c.rules.maxQty % c.rules.lot) }
                 extra = total - c.allocated
-                guard extra > 0, total >= c.rules.minQty,
-                      c.rules.minNotional == 0 || Fixed.double(total) * Fixed.double(px) >= c.rules.minNotional else { continue }
-                c.notional += Fixed.double(extra) * Fixed.double(px)
+                guard extra > 0, total >= c.rules.minQty, Self.meetsMinNotional(total, px, c.rules) else { continue }
+                c.notional += Fixed.notional(px, extra)
                 c.allocated = total
                 c.worstPrice = px
                 remaining -= extra
@@ -191,7 +190,7 @@ public struct SmartRouter: Sendable {
         for c in cands where c.allocated > 0 {
             let v = view.venues[result.quotes[c.venueIndex].venue]!
             result.allocations.append(Allocation(venue: v.venue, exchange: v.exchange, market: v.market, quantity: c.allocated,
-                                                 limitPrice: c.worstPrice, expectedAveragePrice: c.notional / Fixed.double(c.allocated),
+                                                 limitPrice: c.worstPrice, expectedAveragePrice: Int64(clamping: c.notional / Int128(c.allocated)),
                                                  priceScale: c.rules.priceScale, qtyScale: c.rules.qtyScale))
         }
         result.unallocated = remaining
@@ -205,20 +204,28 @@ public struct SmartRouter: Sendable {
         return result
     }
 
-    @inline(__always) static func net(_ price: Int64, fee: Double, buy: Bool) -> Double {
-        buy ? Fixed.double(price) * (1 + fee) : Fixed.double(price) * (1 - fee)
-    }
-
-    func skipReason(req: RouteRequest, venue v: VenueState, book: VenueBook?, rules: InstrumentRules?, capacity: Double?, nowNs: Int64) -> String {
-        if !req.allowedVenues.isEmpty && !req.allowedVenues.contains(v.venue) { return "not in allowed venues" }
-        guard let rules else { return "no instrument rules for \(req.symbol)" }
-        if !rules.trading { return "instrument not trading" }
+    /// Why a venue's connector cannot take orders now (heartbeat missing or too
+    /// old, connector not ready), or nil when it can. Applies to direct orders too.
+    public func connectorProblem(_ v: VenueState?, nowNs: Int64) -> String? {
         if policy.requireHeartbeat {
-            if v.lastHeartbeatNs == 0 { return "no heartbeat from connector" }
+            guard let v, v.lastHeartbeatNs != 0 else { return "no heartbeat from connector" }
             let age = nowNs - v.lastHeartbeatNs
             if age > policy.heartbeatTimeoutNs { return "heartbeat missing for \(age / 1_000_000) ms" }
         }
-        if !v.connectorReady { return "connector not ready" }
+        if let v, !v.connectorReady { return "connector not ready" }
+        return nil
+    }
+
+    /// qty × price ≥ the venue's min notional (exact; both sides at scale 10^-16).
+    @inline(__always) static func meetsMinNotional(_ qty: Int64, _ price: Int64, _ rules: InstrumentRules) -> Bool {
+        rules.minNotional <= 0 || Fixed.notional(price, qty) >= Int128(rules.minNotional) * Fixed.one128
+    }
+
+    func skipReason(req: RouteRequest, venue v: VenueState, book: VenueBook?, rules: InstrumentRules?, capacity: Int64?, nowNs: Int64) -> String {
+        if !req.allowedVenues.isEmpty && !req.allowedVenues.contains(v.venue) { return "not in allowed venues" }
+        guard let rules else { return "no instrument rules for \(req.symbol)" }
+        if !rules.trading { return "instrument not trading" }
+        if let problem = connectorProblem(v, nowNs: nowNs) { return problem }
         if v.rateLimitHeadroom < policy.minRateLimitHeadroom {
             return "rate limit near exhaustion (\(Int(v.rateLimitHeadroom * 100))% left)"
         }
@@ -231,15 +238,22 @@ public struct SmartRouter: Sendable {
         return ""
     }
 
-    /// Base quantity venue `c` may still take at `price` within its balance.
+    /// Base quantity (internal scale, rounded down) venue `c` may still take at
+    /// `price` within its balance: for a buy, the quote left after what is already
+    /// allocated plus its taker fee, divided by price × (1 + fee); for a sell, the
+    /// base left. Exact integer arithmetic at scale 10^-16.
     @inline(__always) static func room(_ c: Candidate, price: Int64) -> Int64 {
         guard let cap = c.capacity else { return .max }
         if c.capacityIsQuote {
-            let left = cap - c.notional * (1 + c.fee)
-            return left <= 0 ? 0 : Int64(left / (Fixed.double(price) * (1 + c.fee)) * 1e8)
+            let perUnit = Fixed.one128 + Int128(c.fee)                       // 1 + fee, scale 10^-8
+            let spent = c.notional * perUnit / Fixed.one128                   // quote incl. fee, scale 10^-16
+            let left = Int128(cap) * Fixed.one128 - spent                     // scale 10^-16
+            guard left > 0, price > 0 else { return 0 }
+            // q (10^-8) costs q × price × perUnit / 10^8 at scale 10^-16; the largest q within `left`:
+            return Int64(clamping: left * Fixed.one128 / (Int128(price) * perUnit))
         }
-        let left = cap - Fixed.double(c.allocated)
-        return left <= 0 ? 0 : Int64(left * 1e8)
+        let left = cap - c.allocated
+        return left <= 0 ? 0 : left
     }
 
     /// K-way merge of the venues' levels by net price, best first, until the quantity is covered.
@@ -247,13 +261,13 @@ public struct SmartRouter: Sendable {
         var remaining = req.quantity
         while remaining > 0 {
             var best = -1
-            var bestNet = 0.0
+            var bestNet: Int128 = 0
             for i in cands.indices {
                 let c = cands[i]
                 guard c.cursor < c.levels.count else { continue }
                 let p = c.levels[c.cursor].price
                 if let lim = req.limitPrice, buy ? p > lim : p < lim { continue }
-                let n = Self.net(p, fee: c.fee, buy: buy)
+                let n = Fixed.netPrice(p, fee: c.fee, buy: buy)
                 if best < 0 || (buy ? n < bestNet : n > bestNet) { best = i; bestNet = n }
             }
             if best < 0 { break }
@@ -263,7 +277,7 @@ public struct SmartRouter: Sendable {
             let take = min(remaining, level.quantity, room)
             if take > 0 {
                 c.allocated += take
-                c.notional += Fixed.double(take) * Fixed.double(level.price)
+                c.notional += Fixed.notional(level.price, take)
                 c.worstPrice = level.price
                 remaining -= take
             }
@@ -277,7 +291,7 @@ public struct SmartRouter: Sendable {
     func bestPrice(_ req: RouteRequest, _ cands: inout [Candidate], buy: Bool) {
         var bestIdx = -1
         var bestFilled: Int64 = 0
-        var bestNet = 0.0
+        var bestNet: Int128 = 0
         for i in cands.indices {
             var c = cands[i]
             var remaining = req.quantity
@@ -286,12 +300,13 @@ public struct SmartRouter: Sendable {
                 let take = min(remaining, l.quantity, Self.room(c, price: l.price))
                 if take <= 0 { break }
                 c.allocated += take
-                c.notional += Fixed.double(take) * Fixed.double(l.price)
+                c.notional += Fixed.notional(l.price, take)
                 c.worstPrice = l.price
                 remaining -= take
             }
             guard c.allocated > 0 else { continue }
-            let avgNet = c.notional / Fixed.double(c.allocated) * (buy ? 1 + c.fee : 1 - c.fee)
+            // Average price net of fee, scale 10^-16: notional (10^-16) / qty (10^-8) × (1 ± fee) (10^-8).
+            let avgNet = c.notional * (buy ? Fixed.one128 + Int128(c.fee) : Fixed.one128 - Int128(c.fee)) / Int128(c.allocated)
             if bestIdx < 0 || c.allocated > bestFilled || (c.allocated == bestFilled && (buy ? avgNet < bestNet : avgNet > bestNet)) {
                 bestIdx = i; bestFilled = c.allocated; bestNet = avgNet
             }

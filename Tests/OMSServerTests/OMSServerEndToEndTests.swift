@@ -47,7 +47,7 @@ final class Harness: @unchecked Sendable {
         return i
     }
 
-    func startServer(instance: String) async throws {
+    func startServer(instance: String, configSource: String = "") async throws {
         projection = OrderProjection(ttl: .seconds(300), maxSize: 10_000)
         let instruments = InstrumentRegistry([Self.btc])
         let feeder = ProjectionFeeder(jetStream: js, projection: projection, instruments: instruments, instanceID: instance, logger: logger, health: nil)
@@ -61,7 +61,7 @@ final class Harness: @unchecked Sendable {
         ])
         let service = OMSService(projection: projection, instruments: instruments, auth: auth,
                                  publisher: JetStreamPublisher(jetStream: js, timeout: .seconds(2)),
-                                 events: JetStreamEventSource(jetStream: js), health: nil, logger: logger)
+                                 events: JetStreamEventSource(jetStream: js), health: nil, logger: logger, configSource: configSource)
         let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext)
         let server = GRPCServer(transport: transport, services: [service])
         serverTask = Task { try await server.serve() }

@@ -9,8 +9,8 @@ enum Fixture {
 
     static func rules(fee: Double = 0.001, lot: Double = 0.001, minNotional: Double = 5, trading: Bool = true) -> InstrumentRules {
         InstrumentRules(symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", priceScale: 2, qtyScale: 5,
-                        tick: px(0.01), lot: px(lot), minQty: px(lot), maxQty: 0, minNotional: minNotional,
-                        takerFee: fee, makerFee: fee, trading: trading)
+                        tick: px(0.01), lot: px(lot), minQty: px(lot), maxQty: 0, minNotional: px(minNotional),
+                        takerFee: px(fee), makerFee: px(fee), trading: trading)
     }
 
     /// asks: [(price, qty)] best first; bids likewise.
@@ -55,7 +55,8 @@ enum Fixture {
         #expect(r.allocations.first?.quantity == Fixture.px(1))
         #expect(r.quotes.count == 3 && r.quotes.allSatisfy(\.eligible))
         let okx = r.quotes.first { $0.venue == "okx.spot" }!
-        #expect(abs(okx.netPrice - 99.8 * 1.005) < 1e-9)
+        #expect(okx.netPrice == 10_029_900_000)   // 99.8 × 1.005 = 100.299, exact
+        #expect(okx.takerFee == 500_000)
     }
 
     @Test func depthSplitSweepsConsolidatedBookUpToLimit() {
@@ -73,7 +74,7 @@ enum Fixture {
         #expect(byVenue["okx.spot"]?.limitPrice == Fixture.px(100.4))
         #expect(byVenue["bybit.spot"] == nil)
         #expect(r.unallocated == 0)
-        #expect(abs(byVenue["okx.spot"]!.expectedAveragePrice - 100.3) < 1e-9)
+        #expect(byVenue["okx.spot"]!.expectedAveragePrice == Fixture.px(100.3))
     }
 
     @Test func limitRemainderRestsOnBestVenue() {
@@ -137,7 +138,7 @@ enum Fixture {
 
     @Test func balancesCapEachVenue() {
         var b = Fixture.venue("binance.spot", asks: [(100.0, 10)], fee: 0)
-        b.balances["acct-1"] = ["USDT": 250]  // 2.5 BTC at 100
+        b.balances["acct-1"] = ["USDT": Fixture.px(250)]  // 2.5 BTC at 100
         var o = Fixture.venue("okx.spot", asks: [(101.0, 10)], fee: 0)
         o.balances["acct-1"] = ["USDT": 0]
         let view = Fixture.view([b, o, Fixture.venue("bybit.spot", asks: [(102.0, 10)], fee: 0)])
@@ -151,7 +152,7 @@ enum Fixture {
 
     @Test func sellSideUsesBidsAndBaseBalance() {
         var b = Fixture.venue("binance.spot", asks: [], bids: [(100.0, 10)], fee: 0)
-        b.balances["acct-1"] = ["BTC": 0.4]
+        b.balances["acct-1"] = ["BTC": Fixture.px(0.4)]
         let view = Fixture.view([b, Fixture.venue("okx.spot", asks: [], bids: [(99.0, 10)], fee: 0)])
         var req = Fixture.buy(1, limit: 98)
         req.side = .sell
@@ -173,6 +174,46 @@ enum Fixture {
         #expect(byVenue["okx.spot"] == nil)
         #expect(r.unallocated == Fixture.px(0.001))
         #expect(r.allocations.allSatisfy { $0.quantity % Fixture.px(0.001) == 0 })
+    }
+
+    @Test func equalNetPricesTieExactlyAndBreakByVenueName() {
+        // 100.10 × (1 + 0.0015) = 100.15 × (1 + 0.001) = 100.25015 exactly; in binary floating point the
+        // second looks cheaper (100.25014999999999). Integer arithmetic sees the tie, and ties go by venue name.
+        for (a, b) in [((100.10, 0.0015), (100.15, 0.001)), ((100.15, 0.001), (100.10, 0.0015))] {
+            let view = Fixture.view([
+                Fixture.venue("a.spot", asks: [(a.0, 1)], fee: a.1),
+                Fixture.venue("b.spot", asks: [(b.0, 1)], fee: b.1),
+            ])
+            let r = router.route(Fixture.buy(1, limit: 101), view: view, nowNs: Fixture.now)
+            #expect(r.allocations.map(\.venue) == ["a.spot"])
+            #expect(r.quotes.map(\.netPrice) == [10_025_015_000, 10_025_015_000])
+            let best = router.route(Fixture.buy(1, limit: 101, strategy: .bestPrice), view: view, nowNs: Fixture.now)
+            #expect(best.allocations.map(\.venue) == ["a.spot"])
+        }
+    }
+
+    @Test func quoteBalanceCoversPriceAndFeeExactly() {
+        // 100.1 USDT buys exactly 1 BTC at 100 with a 0.1% fee; 100.09999999 does not.
+        for (balance, expected) in [(100.1, 1.0), (100.09999999, 0.99999999)] {
+            var v = Fixture.venue("binance.spot", asks: [(100.0, 10)], fee: 0.001)
+            v.instruments["BTCUSDT"]!.lot = 1
+            v.instruments["BTCUSDT"]!.minQty = 1
+            v.balances["acct-1"] = ["USDT": Fixture.px(balance)]
+            let r = router.route(Fixture.buy(2, limit: nil), view: Fixture.view([v]), nowNs: Fixture.now)
+            #expect(r.allocations.first?.quantity == Fixture.px(expected))
+        }
+    }
+
+    @Test func minNotionalIsExactAtTheBoundary() {
+        // 0.05 × 100 = 5 USDT: exactly the minimum, allowed; 0.04999 × 100 is below it.
+        var v = Fixture.venue("binance.spot", asks: [(100.0, 10)], fee: 0)
+        v.instruments["BTCUSDT"]!.lot = Fixture.px(0.00001)
+        v.instruments["BTCUSDT"]!.minQty = Fixture.px(0.00001)
+        let ok = router.route(Fixture.buy(0.05, limit: nil), view: Fixture.view([v]), nowNs: Fixture.now)
+        #expect(ok.allocations.first?.quantity == Fixture.px(0.05))
+        let below = router.route(Fixture.buy(0.04999, limit: nil), view: Fixture.view([v]), nowNs: Fixture.now)
+        #expect(below.allocations.isEmpty)
+        #expect(below.rejectReason == .noRoute)
     }
 
     @Test func haltedInstrumentSkipped() {
@@ -218,6 +259,26 @@ enum Fixture {
         view.venues[v.venue] = v
         let res = r.route(Fixture.buy(0.1, limit: nil), view: view, nowNs: 3)
         #expect(res.quotes.first?.skipReason == "book out of sync (sequence gap)")
+    }
+
+    @Test func spotDeltasWithoutPrevUpdateIDChainByFirstUpdateID() {
+        // Binance spot diffs carry U/u only; the connector marks the absent "pu" as -1.
+        func delta(_ first: Int64, _ last: Int64, ask: Int64) -> Oms_V1_BookDelta {
+            var d = Oms_V1_BookDelta()
+            d.priceScale = 8; d.qtyScale = 8
+            d.firstUpdateID = first; d.lastUpdateID = last; d.prevLastUpdateID = -1
+            d.asks = [level(ask, 50_000_000)]
+            return d
+        }
+        var b = VenueBook()
+        let first = b.apply(delta(3344, 3383, ask: 6_000_000_000_000), receivedNs: 1)
+        let next = b.apply(delta(3384, 3423, ask: 6_000_100_000_000), receivedNs: 2)
+        #expect(first && next)
+        #expect(!b.outOfSync)
+        #expect(b.asks.count == 2)
+        let afterGap = b.apply(delta(3500, 3510, ask: 6_000_200_000_000), receivedNs: 3)   // 3424...3499 missing
+        #expect(!afterGap)
+        #expect(b.outOfSync)
     }
 
     @Test func heartbeatDetailsGiveRateLimitHeadroom() {
@@ -291,5 +352,72 @@ enum Fixture {
         #expect(p.status == .rejected)
         t.removeFinished()
         #expect(t.parents.isEmpty)
+    }
+}
+
+@Suite struct DirectOrderHealthTests {
+    func order(_ exchange: String = "binance") -> Oms_V1_OrderCommand {
+        var o = Oms_V1_NewOrder()
+        o.orderID = "O1"; o.clientOrderID = "c1"; o.account = "acct-1"
+        o.instrument.exchange = exchange; o.instrument.market = "spot"; o.instrument.symbol = "BTCUSDT"
+        o.side = .buy; o.orderType = .limit
+        o.quantity = Fixed.decimal(Fixture.px(1), scale: 5)
+        o.price = Fixed.decimal(Fixture.px(100), scale: 2)
+        o.routing.strategy = .direct
+        var c = Oms_V1_OrderCommand()
+        c.commandID = "cmd-1"
+        c.newOrder = o
+        return c
+    }
+
+    func planner(hbAgeMs: Int64?, ready: Bool = true) -> RoutingPlanner {
+        var p = RoutingPlanner()
+        var v = Fixture.venue("binance.spot", asks: [(100.0, 1)], hbAgeMs: hbAgeMs ?? 0)
+        if hbAgeMs == nil { v.lastHeartbeatNs = 0 }
+        v.connectorReady = ready
+        p.view = Fixture.view([v])
+        return p
+    }
+
+    func rejection(_ outs: [RoutingPlanner.Output]) -> Oms_V1_OrderEvent? {
+        guard outs.count == 1, case .orderEvent(let subject, _, let e) = outs[0], subject == "orders.binance.spot.BTCUSDT" else { return nil }
+        return e
+    }
+
+    @Test func healthyVenueGetsTheDirectOrder() throws {
+        var p = planner(hbAgeMs: 100)
+        let outs = try p.handle(order(), nowNs: Fixture.now)
+        guard outs.count == 1, case .venueCommand(let subject, _, let cmd) = outs[0] else { Issue.record("expected a venue command, got \(outs)"); return }
+        #expect(subject == "cmd.venue.binance.spot.BTCUSDT")
+        #expect(cmd.newOrder.orderID == "O1")
+    }
+
+    @Test func missingHeartbeatRejectsTheDirectOrderWithAReason() throws {
+        var p = planner(hbAgeMs: 30_000)
+        let e = try #require(rejection(try p.handle(order(), nowNs: Fixture.now)))
+        #expect(e.order.status == .rejected)
+        #expect(e.order.rejectReason == .venueUnavailable)
+        #expect(e.reasonCode == .venueUnavailable)
+        #expect(e.order.rejectText.hasPrefix("venue binance.spot unavailable: heartbeat missing for 30000 ms"))
+        #expect(e.order.orderID == "O1" && e.order.clientOrderID == "c1")
+    }
+
+    @Test func neverSeenOrNotReadyConnectorRejects() throws {
+        var silent = planner(hbAgeMs: nil)
+        #expect(try rejection(silent.handle(order(), nowNs: Fixture.now))?.order.rejectText == "venue binance.spot unavailable: no heartbeat from connector")
+        var degraded = planner(hbAgeMs: 100, ready: false)
+        #expect(try rejection(degraded.handle(order(), nowNs: Fixture.now))?.order.rejectText == "venue binance.spot unavailable: connector not ready")
+        // A venue the router has never heard of at all (no connector running).
+        var p = planner(hbAgeMs: 100)
+        let outs = try p.handle(order("okx"), nowNs: Fixture.now)
+        guard outs.count == 1, case .orderEvent(_, _, let e) = outs[0] else { Issue.record("expected a rejection"); return }
+        #expect(e.order.rejectReason == .venueUnavailable)
+    }
+
+    @Test func heartbeatNotRequiredSendsAnyway() throws {
+        var p = planner(hbAgeMs: nil)
+        p.router.policy.requireHeartbeat = false
+        let outs = try p.handle(order(), nowNs: Fixture.now)
+        guard outs.count == 1, case .venueCommand = outs[0] else { Issue.record("expected a venue command"); return }
     }
 }

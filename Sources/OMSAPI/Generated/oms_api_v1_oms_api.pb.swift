@@ -681,9 +681,10 @@ public nonisolated struct Oms_Api_V1_UpdateRiskLimitsRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// oms-core reads its limits from config `risk:`; with reload = true the
-  /// server asks oms-core to re-read it (cmd.control.reload). Setting
-  /// individual values over the API is not supported yet (UNIMPLEMENTED).
+  /// Limits to set (value = "" removes one): validated, written into the
+  /// `risk:` section of oms-core's config file, then oms-core reloads
+  /// (cmd.control.reload, payload = the new `risk:` block). With no limits
+  /// and reload = true, only the reload is requested.
   public var limits: [Oms_Api_V1_RiskLimit] = []
 
   public var reload: Bool = false

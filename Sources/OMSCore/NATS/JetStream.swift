@@ -44,6 +44,8 @@ public enum DeliverFrom: Sendable, Equatable {
     case new
     case last
     case sequence(UInt64)
+    /// The first message stored at or after this wall-clock time (ns since the epoch).
+    case startTime(Int64)
 }
 
 public struct ConsumerSpec: Sendable {
@@ -62,6 +64,9 @@ public struct ConsumerSpec: Sendable {
     /// whatever was already handled above the floor comes again and must be
     /// idempotent (Nats-Msg-Id on every output). One consumer per durable.
     public var resumeInOrder = false
+    /// The server deletes the consumer after this long without pulls or acks
+    /// (nil: never). Per-process consumers set it so a crash cannot leak them.
+    public var inactiveThreshold: Duration?
 
     public init(durable: String, filterSubject: String? = nil) {
         self.durable = durable
@@ -289,7 +294,11 @@ public final class JetStream: @unchecked Sendable {
         case .sequence(let seq):
             so.Config.DeliverPolicy = js_DeliverByStartSequence
             so.Config.OptStartSeq = seq
+        case .startTime(let ns):
+            so.Config.DeliverPolicy = js_DeliverByStartTime
+            so.Config.OptStartTime = ns
         }
+        if let t = spec.inactiveThreshold { so.Config.InactiveThreshold = t.nanoseconds }
         var sub: OpaquePointer?
         var jerr = jsErrCode(0)
         // With a nil filter, nats.c needs the stream's subject; ">" within a bound stream means all.
