@@ -58,6 +58,7 @@ test-swift: build-debug
 ## test-e2e: the whole suite on real processes (fill, risk reject, cancel, duplicate, bad request, oms-server kill -9)
 test-e2e: build-debug build-core
 	@BIN=.build/debug CORE=$(CORE_BUILD)/oms-core scripts/e2e-suite.sh
+	@BIN=.build/debug CORE=$(CORE_BUILD)/oms-core scripts/e2e-futures.sh
 
 ## test-faults: kill -9 every service, restart nats-server, venue faults under load; checked against venue-sim's ledger
 test-faults: build-debug build-core

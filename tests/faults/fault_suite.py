@@ -260,7 +260,7 @@ class Flow:
         if resp is None:
             return
         oid = resp.order.order_id
-        self.accepted[oid] = {"cid": req.client_order_id, "kind": kind, "symbol": sym}
+        self.accepted[oid] = {"cid": req.client_order_id, "kind": kind, "symbol": sym, "i": i}
         self.by_cid[req.client_order_id] = oid
         if kind == "resting":
             await asyncio.sleep(self.rng.uniform(0.3, 3.0))
@@ -571,6 +571,8 @@ def verify(stack, flow, faults, pb, args, flow_s):
             ("  refused (final answer)", sum(flow.refused.values())), ("cancels sent", flow.cancels_sent)]
     rows += [(f"  ended {s.replace('ORDER_STATUS_', '')}", c) for s, c in sorted(by_state.items())]
     rows += [(f"    {r[:60]}", c) for r, c in collections.Counter(r[:60] for r in reasons.values()).most_common(8)]
+    when = collections.Counter(int(flow.accepted[o]["i"] / flow.rate) for o in reasons)
+    rows += [("    rejects by second of flow", " ".join(f"{k}s:{v}" for k, v in sorted(when.items())))]
     rows += [("venue orders", len(ledger["orders"])), ("venue duplicate-id refusals", ledger.get("duplicateRejects", 0)),
              ("venue fills", len(venue_trades)), ("fills on trades.>", sum(stream_count.values())),
              ("fills in trades.jsonl", sum(jl.values())), ("fills in pnl.csv", sum(pnl.values())),
