@@ -432,6 +432,10 @@ def main():
 def verify(stack, flow, faults, pb, args, flow_s):
     nats_url = stack.env["OMS_NATS_URL"]
     problems = []
+    for svc in SERVICES:   # kept with the logs on failure or --keep
+        st, body = http("GET", f"http://127.0.0.1:{stack.http_ports[svc]}/metrics")
+        if st == 200:
+            open(f"{stack.tmp}/{svc}.metrics", "w").write(body)
 
     # 1. Every accepted order ends, once. Poll oms-server until none is live (or time is up).
     async def states():
