@@ -232,7 +232,14 @@ public final class BinanceExecutionClient: @unchecked Sendable {
                     return .ack
                 case .unknown(let why):
                     logger.warning("order status unknown; querying before any resend", metadata: ["order_id": "\(n.orderID)", "why": "\(why)"])
-                    // The original can only still execute until timestamp + recvWindow: wait that out, then ask.
+                    // Most often the order did execute and only the answer was lost: one query at once
+                    // finds it without holding every later command for a recvWindow.
+                    if case .found(let r) = await queryUntilKnown(symbol: symbol, venueID: venueID, msg: msg) {
+                        await apply(response: r, venueID: venueID)
+                        return .ack
+                    }
+                    // Not there (yet): the original can only still execute until timestamp + recvWindow:
+                    // wait that out, then ask again before any resend.
                     let until = ts + config.recvWindowMs + 250
                     let waitMs = until - rest.clock.nowMs()
                     if waitMs > 0 { try? await Task.sleep(for: .milliseconds(waitMs)) }

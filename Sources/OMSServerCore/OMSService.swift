@@ -130,6 +130,18 @@ public final class OMSService: Oms_Api_V1_OmsService.ServiceProtocol {
     public static func fingerprint(_ o: Oms_V1_NewOrder) -> String {
         var c = o
         c.tsNs = 0
+        // Value, not representation: 0.00100 and 0.001 are one quantity. Validation rescales to the
+        // instrument's scales, which can change when a connector publishes its instrument list.
+        func canonical(_ d: Oms_V1_Decimal) -> Oms_V1_Decimal {
+            var d = d
+            while d.scale > 0 && d.mantissa % 10 == 0 { d.mantissa /= 10; d.scale -= 1 }
+            if d.mantissa == 0 { d.scale = 0 }
+            return d
+        }
+        if c.hasQuantity { c.quantity = canonical(c.quantity) }
+        if c.hasPrice { c.price = canonical(c.price) }
+        if c.hasStopPrice { c.stopPrice = canonical(c.stopPrice) }
+        if c.hasQuoteQuantity { c.quoteQuantity = canonical(c.quoteQuantity) }
         var opts = BinaryEncodingOptions()
         opts.useDeterministicOrdering = true
         let bytes: [UInt8] = (try? c.serializedBytes(options: opts)) ?? []
