@@ -284,9 +284,15 @@ struct Positions: AsyncParsableCommand {
         let req = r
         let resp = try await api.withClient { c, md in try await c.getPositions(req, metadata: md) }
         api.output(resp) {
-            table(["ACCOUNT", "VENUE", "SYMBOL", "QTY", "ENTRY", "MARK", "UNREALIZED", "REALIZED"], resp.positions.map { p in
-                [p.account, "\(p.instrument.exchange).\(p.instrument.market)", p.instrument.symbol, fmt(p.quantity), fmt(p.averageEntryPrice),
-                 fmt(p.markPrice), fmt(p.unrealizedPnl), fmt(p.realizedPnl)]
+            // Leverage, margin type, liquidation price and margin ratio exist for derivatives only ("-" on spot).
+            table(["ACCOUNT", "VENUE", "SYMBOL", "QTY", "ENTRY", "MARK", "UNREALIZED", "REALIZED", "LEV", "MARGIN", "LIQ PRICE", "MARGIN RATIO"],
+                  resp.positions.map { p in
+                let derivative = p.leverage > 0
+                let marginType = p.marginType == .isolated ? "isolated" : p.marginType == .crossed ? "cross" : "-"
+                return [p.account, "\(p.instrument.exchange).\(p.instrument.market)", p.instrument.symbol, fmt(p.quantity), fmt(p.averageEntryPrice),
+                        fmt(p.markPrice), fmt(p.unrealizedPnl), fmt(p.realizedPnl), derivative ? "\(p.leverage)x" : "-", marginType,
+                        derivative && p.liquidationPrice.mantissa != 0 ? fmt(p.liquidationPrice) : "-",
+                        derivative ? fmt(p.marginRatio) : "-"]
             })
         }
     }
