@@ -368,7 +368,14 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
             let arr = try #require(try JSONSerialization.jsonObject(with: Data(v3.body.utf8)) as? [[String: Any]])
             #expect(arr.count == 1 && arr[0]["symbol"] as? String == "BTCUSDT")
             let acct = try await call(port, "GET", "/fapi/v3/account?" + MiniHTTP.sign("", secret: "sa"), key: "ka")
-            #expect(acct.body.contains("\"totalPositionInitialMargin\":\"600."))
+            // Initial margin = notional / leverage (10), at the mark price of the moment (the mid walks).
+            let a = try #require(JSONReader.object(acct.body))
+            let positions = try #require(a["positions"] as? [[String: Any]])
+            let notionalText = try #require(positions.first?["notional"] as? String)
+            let imText = try #require(a["totalPositionInitialMargin"] as? String)
+            let notional = try #require(Fixed.parse(notionalText))
+            let im = try #require(Fixed.parse(imText))
+            #expect(im.times(F("10")) == notional && im > F("590") && im < F("610"))
             // listenKey lifecycle: API key only (no signature); PUT of a deleted key → -1125
             let lk = try await call(port, "POST", "/fapi/v1/listenKey", key: "ka")
             let k = try #require(JSONReader.object(lk.body)?["listenKey"] as? String)
