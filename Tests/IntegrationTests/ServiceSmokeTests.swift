@@ -67,7 +67,14 @@ import Testing
         }
         #expect(ready.withLock { $0 } == Set(Self.services), "services that reported READY")
         for s in Self.services {
-            let (status, body) = try await httpGet(port: ports[s]!, path: "/readyz")
+            // The "ready" log line can come a few ms before /readyz flips (oms-core: the engine finishing
+            // its replay); a service must get there within 5 s.
+            var (status, body) = try await httpGet(port: ports[s]!, path: "/readyz")
+            let readyBy = ContinuousClock.now + .seconds(5)
+            while status != 200 && ContinuousClock.now < readyBy {
+                try await Task.sleep(for: .milliseconds(50))
+                (status, body) = try await httpGet(port: ports[s]!, path: "/readyz")
+            }
             #expect(status == 200, "\(s) /readyz: \(status) \(body)")
             let (mstatus, metrics) = try await httpGet(port: ports[s]!, path: "/metrics")
             #expect(mstatus == 200 && metrics.contains("# TYPE"), "\(s) /metrics")
