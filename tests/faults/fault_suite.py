@@ -522,7 +522,7 @@ def verify(stack, flow, faults, pb, args, flow_s):
         return c
 
     def pnl_counts():
-        trades, pos = collections.Counter(), collections.defaultdict(Decimal)
+        trades = collections.Counter()
         for path in glob.glob(f"{stack.tmp}/data/reports/*/*/pnl.csv"):
             rows = [l.strip().split(",") for l in open(path) if l.strip()]
             head = rows[0]
@@ -638,7 +638,9 @@ def verify(stack, flow, faults, pb, args, flow_s):
                              f"at {dt.datetime.fromtimestamp(d.ts_ns / 1e9, dt.timezone.utc).strftime('%H:%M:%S.%f')[:-3]})")
                 print(f"      seq {seq:<6} {subj:<40} {hdr.get('Oms-Type', '')} {hdr.get('Nats-Msg-Id', '')} {extra}")
     print(f"summary: faults {sum(faults.injected.values())}, orders {n_acc}, lost {lost}, duplicated {dup}, mismatched {mismatch}")
-    bad = lost + dup + mismatch > 0 or n_acc == 0 or any(m is None for v in faults.ready_ms.values() for m in v)
+    for p in problems:
+        print(f"  problem: {p}")
+    bad = bool(problems) or lost + dup + mismatch > 0 or n_acc == 0 or any(m is None for v in faults.ready_ms.values() for m in v)
     print("fault suite: " + ("FAILED" if bad else "passed"))
     return bad
 
