@@ -16,9 +16,16 @@ public enum OMSServerRunner {
             if let l = try? Oms_V1_InstrumentList(serializedBytes: m.payload) { instruments.apply(l) }
         }
         defer { instrumentSub.unsubscribe() }
-        let feeder = ProjectionFeeder(jetStream: rt.jetStream, projection: projection, instruments: instruments,
+        var feeder = ProjectionFeeder(jetStream: rt.jetStream, projection: projection, instruments: instruments,
                                       instanceID: rt.instanceID, logger: rt.logger, health: rt.health)
-        defer { feeder.cleanup() }
+        feeder.snapshotPath = ProjectionSnapshot.path(dataDir: rt.config.storage.dataDir)
+        feeder.snapshotInterval = settings.snapshotInterval
+        let feederRef = feeder
+        defer {
+            // Graceful stop: a fresh snapshot makes the next start a short tail replay.
+            if settings.snapshotInterval > .zero { feederRef.writeSnapshot() }
+            feederRef.cleanup()
+        }
         if settings.tokens.isEmpty {
             rt.logger.warning("oms_server.tokens is empty: every call will be UNAUTHENTICATED")
         }
@@ -38,7 +45,7 @@ public enum OMSServerRunner {
         let server = GRPCServer(transport: transport, services: [service])
         rt.health.set("grpc", ok: false, detail: "starting")
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await feeder.run() }
+            group.addTask { try await feederRef.run() }
             group.addTask { try await server.serve() }
             group.addTask {
                 if let addr = try? await transport.listeningAddress {

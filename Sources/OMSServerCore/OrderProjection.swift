@@ -38,6 +38,17 @@ public final class OrderProjection: Sendable {
         /// fill can arrive before its first order event); attached when the order appears. Bounded.
         var earlyFills: [String: [Oms_V1_Fill]] = [:]
         var earlyFillOrder: [String] = []
+
+        /// The indexes derived from `orders` (after a snapshot is read).
+        mutating func rebuildIndexes() {
+            byClientID = [:]
+            for (id, r) in orders where !r.order.clientOrderID.isEmpty {
+                byClientID[OrderProjection.clientKey(account: r.order.account, clientOrderID: r.order.clientOrderID)] = id
+            }
+            terminalQueue = orders.compactMap { $0.value.terminalAtNs != 0 ? ($0.key, $0.value.terminalAtNs) : nil }
+                .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+            terminalHead = 0
+        }
     }
 
     /// Max orders with fills waiting for their order record.
@@ -154,8 +165,10 @@ public final class OrderProjection: Sendable {
                 s.orders[o.orderID] = r
                 s.byClientID[Self.clientKey(account: o.account, clientOrderID: o.clientOrderID)] = o.orderID
                 evict(&s, nowNs: nowNs)
-            } else if let fingerprint, s.orders[o.orderID]!.fingerprint.isEmpty {
-                s.orders[o.orderID]!.fingerprint = fingerprint
+            } else {
+                // The stream's copy of a reserved order: from now on it is durable (see ProjectionSnapshot).
+                s.orders[o.orderID]!.lastSequence = max(s.orders[o.orderID]!.lastSequence, sequence)
+                if let fingerprint, s.orders[o.orderID]!.fingerprint.isEmpty { s.orders[o.orderID]!.fingerprint = fingerprint }
             }
         }
     }
@@ -252,15 +265,38 @@ public final class OrderProjection: Sendable {
             }
             for var p in u.positions {
                 if p.account.isEmpty { p.account = u.account }
-                s.positions["\(p.account)|\(p.instrument.exchange)|\(p.instrument.market)|\(p.instrument.symbol)|\(p.positionSide.rawValue)"] = p
+                s.positions[Self.positionKey(p)] = p
             }
             for var b in u.balances {
                 if b.account.isEmpty { b.account = u.account }
                 if b.exchange.isEmpty { b.exchange = u.exchange }
                 if b.market.isEmpty { b.market = u.market }
-                s.balances["\(b.account)|\(b.exchange)|\(b.market)|\(b.asset)"] = b
+                s.balances[Self.balanceKey(b)] = b
             }
         }
+    }
+
+    static func positionKey(_ p: Oms_V1_Position) -> String {
+        "\(p.account)|\(p.instrument.exchange)|\(p.instrument.market)|\(p.instrument.symbol)|\(p.positionSide.rawValue)"
+    }
+
+    static func balanceKey(_ b: Oms_V1_Balance) -> String { "\(b.account)|\(b.exchange)|\(b.market)|\(b.asset)" }
+
+    // MARK: - snapshot
+
+    /// A copy of the state for a snapshot (the lock is held only for the copy: the
+    /// dictionaries are copy-on-write, so this is cheap and encoding happens outside).
+    public func snapshot(sequences: [String: UInt64], instruments: [Oms_V1_Instrument]) -> ProjectionSnapshot {
+        var snap = ProjectionSnapshot()
+        snap.sequences = sequences
+        snap.instruments = instruments
+        snap.state = state.withLock { $0 }
+        return snap
+    }
+
+    /// Replaces the state with a snapshot's (at start, before any stream is followed).
+    public func restore(_ snap: ProjectionSnapshot) {
+        state.withLock { $0 = snap.state }
     }
 
     // MARK: - internals

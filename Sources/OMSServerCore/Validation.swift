@@ -21,6 +21,7 @@ public final class InstrumentRegistry: Sendable {
     static func key(_ ex: String, _ mk: String, _ sym: String) -> String { "\(ex).\(mk).\(sym)" }
     public func put(_ i: Oms_V1_Instrument) { table.withLock { $0[Self.key(i.id.exchange, i.id.market, i.id.symbol)] = i } }
     public func apply(_ l: Oms_V1_InstrumentList) { for i in l.instruments { put(i) } }
+    public func all() -> [Oms_V1_Instrument] { table.withLock { Array($0.values) } }
     public func get(_ ex: String, _ mk: String, _ sym: String) -> Oms_V1_Instrument? { table.withLock { $0[Self.key(ex, mk, sym)] } }
     /// Every venue listing `symbol` on `market` (routed orders).
     public func venues(market: String, symbol: String) -> [Oms_V1_Instrument] {

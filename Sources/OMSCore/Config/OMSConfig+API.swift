@@ -7,6 +7,7 @@ import Foundation
 ///       grpc_port: 50051
 ///       tls: { cert: certs/server.pem, key: certs/server.key }   # optional
 ///       submit_timeout: 5s                                       # JetStream ack wait for a command
+///       snapshot_interval: 5s                                    # projection snapshot (restart = snapshot + tail); 0s: off
 ///       tokens:                                                  # SHA-256 (hex) of each client's token
 ///         - { name: demo, sha256: "…64 hex…", accounts: [acct-1, acct-2], admin: false }
 public struct OMSServerSettings: Sendable, Equatable {
@@ -27,6 +28,8 @@ public struct OMSServerSettings: Sendable, Equatable {
     public var tlsCertPath: String?
     public var tlsKeyPath: String?
     public var submitTimeout: Duration = .seconds(5)
+    /// How often the order projection is written to `<data_dir>/oms-server/projection.snap` (when it changed); zero: never.
+    public var snapshotInterval: Duration = .seconds(5)
     public var tokens: [APIToken] = []
     /// oms-core's limits from config `risk:` (scope "defaults" / "account:<a>" / "symbol:<s>", name, value), for GetRiskLimits.
     public var riskLimits: [(scope: String, name: String, value: String)] = []
@@ -34,7 +37,7 @@ public struct OMSServerSettings: Sendable, Equatable {
 
     public static func == (a: Self, b: Self) -> Bool {
         a.grpcHost == b.grpcHost && a.grpcPort == b.grpcPort && a.tlsCertPath == b.tlsCertPath && a.tlsKeyPath == b.tlsKeyPath
-            && a.submitTimeout == b.submitTimeout && a.tokens == b.tokens && a.riskLimits.map { "\($0)" } == b.riskLimits.map { "\($0)" }
+            && a.submitTimeout == b.submitTimeout && a.snapshotInterval == b.snapshotInterval && a.tokens == b.tokens && a.riskLimits.map { "\($0)" } == b.riskLimits.map { "\($0)" }
     }
 }
 
@@ -89,10 +92,11 @@ extension OMSConfig {
     }
 
     private mutating func readOMSServer(_ r: ConfigReader) {
-        r.expectKeys(["grpc_host", "grpc_port", "tls", "submit_timeout", "tokens"])
+        r.expectKeys(["grpc_host", "grpc_port", "tls", "submit_timeout", "snapshot_interval", "tokens"])
         omsServer.grpcHost = r.string("grpc_host", default: omsServer.grpcHost)
         omsServer.grpcPort = r.int("grpc_port", default: omsServer.grpcPort, range: 0...65_535)
         omsServer.submitTimeout = r.duration("submit_timeout", default: omsServer.submitTimeout, min: .milliseconds(10))
+        omsServer.snapshotInterval = r.duration("snapshot_interval", default: omsServer.snapshotInterval, min: .zero)
         let tls = r.child("tls")
         tls.expectKeys(["cert", "key"])
         omsServer.tlsCertPath = tls.scalar("cert")

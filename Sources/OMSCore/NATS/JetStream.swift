@@ -67,6 +67,11 @@ public struct ConsumerSpec: Sendable {
     /// The server deletes the consumer after this long without pulls or acks
     /// (nil: never). Per-process consumers set it so a crash cannot leak them.
     public var inactiveThreshold: Duration?
+    /// Ack policy "all": acking message N acks every earlier one, so a consumer
+    /// that handles a fetched batch in order acks only its last message (one
+    /// publish per batch instead of per message: replaying a long stream is
+    /// several times faster). Only for consumers that handle messages in order.
+    public var ackAll = false
 
     public init(durable: String, filterSubject: String? = nil) {
         self.durable = durable
@@ -170,6 +175,15 @@ public final class JetStream: @unchecked Sendable {
     }
 
     /// The ack floor (stream sequence) of an existing durable; nil when there is none.
+    /// Messages matching the consumer's filter not yet delivered to it (nil: no such consumer).
+    public func consumerPending(stream: String, durable: String) -> UInt64? {
+        var info: UnsafeMutablePointer<jsConsumerInfo>?
+        var jerr = jsErrCode(0)
+        guard js_GetConsumerInfo(&info, js, stream, durable, nil, &jerr) == NATS_OK, let info else { return nil }
+        defer { jsConsumerInfo_Destroy(info) }
+        return info.pointee.NumPending
+    }
+
     func ackFloor(stream: String, durable: String) -> UInt64? {
         var info: UnsafeMutablePointer<jsConsumerInfo>?
         var jerr = jsErrCode(0)
@@ -268,7 +282,7 @@ public final class JetStream: @unchecked Sendable {
 
     // MARK: consume
 
-    /// Binds to (creating if needed) a durable pull consumer with explicit acks.
+    /// Binds to (creating if needed) a durable pull consumer with explicit acks (or ack-all, see `ConsumerSpec.ackAll`).
     public func pullConsumer(stream: String, _ spec: ConsumerSpec) throws -> PullConsumer {
         var spec = spec
         if spec.resumeInOrder, let floor = ackFloor(stream: stream, durable: spec.durable) {
@@ -283,7 +297,7 @@ public final class JetStream: @unchecked Sendable {
         defer { free(streamC); free(durableC) }
         so.Stream = UnsafePointer(streamC)
         so.Config.Durable = UnsafePointer(durableC)
-        so.Config.AckPolicy = js_AckExplicit
+        so.Config.AckPolicy = spec.ackAll ? js_AckAll : js_AckExplicit
         so.Config.AckWait = spec.ackWait.nanoseconds
         so.Config.MaxDeliver = Int64(spec.maxDeliver)
         so.Config.MaxAckPending = Int64(spec.maxAckPending)

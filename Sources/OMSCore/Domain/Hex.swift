@@ -1,0 +1,16 @@
+/// Lower-case hex text of bytes (digests, ids). A table lookup per nibble:
+/// `String(format: "%02x")` per byte goes through Foundation's formatter and
+/// dominated oms-server's stream replay (a SHA-256 fingerprint per command).
+public enum Hex {
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    public static func lowercase<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
