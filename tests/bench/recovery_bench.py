@@ -203,9 +203,19 @@ def main():
               + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"); load {open('/proc/loadavg').read().split()[0]}")
         print(f"{'service':<14} {'cold (ms)':>10} {'restart (ms)':>14} {'tail +' + str(args.tail) + ' (ms)':>18}")
         if args.hold:
-            print(f"config {tmp}/config.yaml  env OMS_NATS_URL={url} OMS_DATA_DIR={tmp}/data; Ctrl-C to stop", flush=True)
+            import signal
+            more = []
+            signal.signal(signal.SIGUSR1, lambda *_: more.append(1))
+            print(f"config {tmp}/config.yaml  env OMS_NATS_URL={url} OMS_DATA_DIR={tmp}/data; "
+                  f"kill -USR1 {os.getpid()} publishes --tail more events; Ctrl-C to stop", flush=True)
+            first = args.events
             while True:
-                time.sleep(3600)
+                time.sleep(0.2)
+                if more:
+                    more.clear()
+                    asyncio.run(publish(url, history(pb, first, args.tail, base_ns)))
+                    first += args.tail
+                    print(f"published {args.tail} more events", flush=True)
         next_order = args.events  # order indexes past the history's, for the tails
         for svc in services:
             def timed_start():
