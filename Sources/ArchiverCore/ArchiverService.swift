@@ -32,7 +32,7 @@ public struct ArchiverService: Sendable {
     private func archiveTrades(_ rt: OMSRuntime, _ box: UncheckedBox<TradeArchive>, _ shared: Shared) async throws {
         var spec = ConsumerSpec(durable: "archiver-trades")
         spec.ackWait = .seconds(30)
-        let consumer = try rt.jetStream.pullConsumer(stream: "TRADES", spec)
+        let consumer = try await rt.jetStream.pullConsumerWhenAvailable(stream: "TRADES", spec)
         let lines = Counter(label: "archiver_trade_lines_total")
         let skipped = Counter(label: "archiver_duplicates_skipped_total")
         rt.health.set("trades-archive", ok: true, detail: "checkpoint \(box.value.checkpoint.lastSequence)")
@@ -82,7 +82,7 @@ public struct ArchiverService: Sendable {
         try? await rt.nats.runBlocking { try rt.jetStream.deleteConsumer(stream: stream, durable: durable) }
         var spec = ConsumerSpec(durable: durable)
         spec.deliverFrom = .sequence(from)
-        let consumer = try rt.jetStream.pullConsumer(stream: stream, spec)
+        let consumer = try await rt.jetStream.pullConsumerWhenAvailable(stream: stream, spec)
         for try await m in consumer.messages(batch: 512) {
             let seq = m.delivery.streamSequence
             if stream == "ORDERS", let ev = try? Oms_V1_OrderEvent(serializedBytes: m.payload) {

@@ -177,8 +177,10 @@ public final class OrderProjection: Sendable {
         state.withLock { s in
             let id = e.order.orderID
             guard !id.isEmpty else { return }
-            var r = s.orders[id] ?? OrderRecord(order: e.order)
-            if r.events.contains(where: { $0.eventID == e.eventID && !e.eventID.isEmpty }) { return }
+            if let known = s.orders[id], !e.eventID.isEmpty, known.events.contains(where: { $0.eventID == e.eventID }) { return }
+            // Taken out of the table (not copied), so appending and updating below mutate in place
+            // instead of copying the record's arrays and the order's storage on every event.
+            var r = s.orders.removeValue(forKey: id) ?? OrderRecord(order: e.order)
             adoptEarlyFills(&s, id, &r)
             // Keep the most advanced state: an older event replayed late must not regress the order.
             let newer = e.order.updatedNs >= r.order.updatedNs || Self.rank(e.order.status) > Self.rank(r.order.status)

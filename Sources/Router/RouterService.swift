@@ -91,17 +91,13 @@ enum RouterService {
             }
         }
 
-        let commands = try {
-            var spec = ConsumerSpec(durable: "router", filterSubject: "cmd.route.>")
-            spec.ackWait = .seconds(10)
-            spec.resumeInOrder = true  // a cancel must never overtake its order after a restart
-            return try rt.jetStream.pullConsumer(stream: "COMMANDS", spec)
-        }()
-        let orders = try {
-            var spec = ConsumerSpec(durable: "router-orders", filterSubject: "orders.>")
-            spec.deliverFrom = .new
-            return try rt.jetStream.pullConsumer(stream: "ORDERS", spec)
-        }()
+        var commandSpec = ConsumerSpec(durable: "router", filterSubject: "cmd.route.>")
+        commandSpec.ackWait = .seconds(10)
+        commandSpec.resumeInOrder = true  // a cancel must never overtake its order after a restart
+        let commands = try await rt.jetStream.pullConsumerWhenAvailable(stream: "COMMANDS", commandSpec)
+        var orderSpec = ConsumerSpec(durable: "router-orders", filterSubject: "orders.>")
+        orderSpec.deliverFrom = .new
+        let orders = try await rt.jetStream.pullConsumerWhenAvailable(stream: "ORDERS", orderSpec)
         rt.health.set("router", ok: true, detail: "venues \(settings.venues.joined(separator: ","))")
         log.info("routing", metadata: ["venues": "\(settings.venues)", "strategy": "\(settings.defaultStrategy.rawValue)"])
 

@@ -116,6 +116,37 @@ import Testing
         #expect(try js.streamState("ORDERS").messages == 100)
     }
 
+    /// A service starting while the broker is down (or restarting) waits for it instead of failing:
+    /// the archiver died this way in a fault-suite run (nats-server restarted during its start).
+    @Test func consumerCreationWaitsOutABrokerOutage() async throws {
+        let server = try NATSServerFixture()
+        let nc = try server.connect()
+        let js = try nc.jetStream(publishTimeout: .seconds(1))
+        try stream(js, "TRADES", ["trades.>"])
+        server.stop()
+        #expect(throws: (any Error).self) { _ = try js.pullConsumer(stream: "TRADES", ConsumerSpec(durable: "plain")) }
+        let created = Task { try await js.pullConsumerWhenAvailable(stream: "TRADES", ConsumerSpec(durable: "archiver-trades")) }
+        try await Task.sleep(for: .milliseconds(800))
+        try server.start()
+        let consumer = try await created.value
+        // It is a working consumer: a message published now reaches it.
+        var published = false
+        for _ in 0..<50 where !published {
+            do { _ = try await js.publish("trades.x.spot.A", payload: Array("t".utf8), msgID: "t-1"); published = true } catch {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        #expect(published)
+        let got = try await consumer.fetch(batch: 1, timeout: .seconds(5))
+        #expect(got.map { String(decoding: $0.payload, as: UTF8.self) } == ["t"])
+        // Cancelling the wait ends it.
+        server.stop()
+        let waiting = Task { try await js.pullConsumerWhenAvailable(stream: "TRADES", ConsumerSpec(durable: "never")) }
+        try await Task.sleep(for: .milliseconds(300))
+        waiting.cancel()
+        await #expect(throws: (any Error).self) { _ = try await waiting.value }
+    }
+
     @Test func coreRequestReplyAndTypedHeaders() async throws {
         let server = try NATSServerFixture()
         let responder = try server.connect(name: "responder")

@@ -195,6 +195,7 @@ class Flow:
         self.submit_retries = 0
         self.cancel_retries = 0
         self.refused = collections.Counter()   # gRPC code -> count (final answers that were not acceptance)
+        self.retry_reasons = collections.Counter()  # "what:CODE: details" -> retried calls
         self.cancels_sent = 0
         self.mids = {"BTCUSDT": Decimal("60000"), "ETHUSDT": Decimal("3000")}
         self.tasks = set()
@@ -222,6 +223,7 @@ class Flow:
                 if not retryable or time.monotonic() > deadline:
                     self.refused[f"{what}:{code.name}"] += 1
                     return None
+                self.retry_reasons[f"{what}:{code.name}: {(e.details() or '')[:70]}"] += 1
                 if what == "submit":
                     self.submit_retries += 1
                 else:
@@ -606,7 +608,7 @@ def verify(stack, flow, faults, pb, args, flow_s):
                ("fills lost on stream", fills_lost_stream), ("fills dup on stream", fills_dup_stream),
                ("fills unknown", fills_unknown_stream), ("fills lost in jsonl", fills_lost_jsonl),
                ("fills dup in jsonl", fills_dup_jsonl), ("pnl mismatch", pnl_mismatch), ("balance mismatch", balance_mismatch),
-               ("refused", dict(flow.refused))]
+               ("refused", dict(flow.refused)), ("retried because", dict(flow.retry_reasons.most_common(6)))]
     for name, d in details:
         if d:
             items = list(d.items())[:10] if isinstance(d, dict) else list(d)[:10]

@@ -282,6 +282,24 @@ public final class JetStream: @unchecked Sendable {
 
     // MARK: consume
 
+    /// `pullConsumer`, retried with backoff (200 ms doubling to 5 s) while JetStream cannot answer — a
+    /// nats-server restart or a slow JetStream during a service's start must delay it, not kill it.
+    /// Throws only when the task is cancelled.
+    public func pullConsumerWhenAvailable(stream: String, _ spec: ConsumerSpec) async throws -> PullConsumer {
+        var wait = Duration.milliseconds(200)
+        while true {
+            do {
+                return try await connection.runBlocking { [self] in try self.pullConsumer(stream: stream, spec) }
+            } catch {
+                try Task.checkCancellation()
+                connection.logger.warning("cannot create consumer yet; retrying", metadata: [
+                    "stream": "\(stream)", "durable": "\(spec.durable)", "error": "\(error)", "retry_in": "\(wait)"])
+                try await Task.sleep(for: wait)
+                wait = min(wait * 2, .seconds(5))
+            }
+        }
+    }
+
     /// Binds to (creating if needed) a durable pull consumer with explicit acks (or ack-all, see `ConsumerSpec.ackAll`).
     public func pullConsumer(stream: String, _ spec: ConsumerSpec) throws -> PullConsumer {
         var spec = spec
