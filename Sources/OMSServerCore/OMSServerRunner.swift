@@ -44,6 +44,8 @@ public enum OMSServerRunner {
         let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: settings.grpcHost, port: settings.grpcPort), transportSecurity: security)
         let server = GRPCServer(transport: transport, services: [service])
         rt.health.set("grpc", ok: false, detail: "starting")
+        // Not ready until the projection is restored and replayed (set here, before the listener can come up first).
+        rt.health.set("projection", ok: false, detail: "restoring")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await feederRef.run() }
             group.addTask { try await server.serve() }
