@@ -104,8 +104,9 @@ inline bool replay_before(const InItem& a, int sa, const InItem& b, int sb) {
   return oms::core::replay_before(ReplayKey{sa, a.seq, a.ts}, ReplayKey{sb, b.seq, b.ts});
 }
 
-enum class OutType : std::uint8_t { None, RiskDecision, OrderEvent, OrderCommand };
-constexpr const char* kTypeNames[] = {"", "oms.v1.RiskDecision", "oms.v1.OrderEvent", "oms.v1.OrderCommand"};
+enum class OutType : std::uint8_t { None, RiskDecision, OrderEvent, OrderCommand, Alert };
+constexpr const char* kTypeNames[] = {"", "oms.v1.RiskDecision", "oms.v1.OrderEvent", "oms.v1.OrderCommand",
+                                      "oms.v1.Alert"};
 
 struct OutRec {
   natsMsg* input = nullptr;  // ack + destroy after this record (nullptr: more records for the same input)
@@ -764,6 +765,16 @@ void RiskEngineHost::build_output(const Output& o, const InItem& it, std::int64_
                                    static_cast<std::size_t>(natsMsg_GetDataLength(it.msg)), r.data, sizeof r.data);
       else
         n = codec_->encode_command(c, r.data, sizeof r.data);
+      break;
+    }
+    case OutputKind::Alert: {
+      // alerts.{exchange}.{market}.{account} (stream ALERTS), one per crossing.
+      const AlertMsg& a = o.alert;
+      make_subject(r.subject, "alerts", a.exchange.view(), a.market.view(), a.account.view());
+      join_id(r.id, a.update_id.view(), ":alert");
+      std::memcpy(r.msg_id, r.id, sizeof r.id);
+      r.type = OutType::Alert;
+      n = codec_->encode_alert(a, r.data, sizeof r.data);
       break;
     }
     default: break;
