@@ -76,8 +76,7 @@ void Engine::futures_fill(SlotState& s, const OrderRecord* rec, Side side, std::
 }
 
 void Engine::futures_position(SlotState& s, const PositionEntry& p, const InstrumentSpec& spec) {
-    FuturesSlot& f = s.fut;
-    if (p.leverage > 0) f.leverage = p.leverage;
+    FuturesSlot& f = s.fut;  // (leverage: set by the caller, also for stale position reports)
     f.hedge = p.hedge;
     std::int64_t l = 0, sh = 0;
     if (p.hedge && rescale(p.long_leg.mantissa, p.long_leg.scale, spec.qty_scale, l, Rounding::TowardZero) &&

@@ -281,6 +281,24 @@ TEST_F(FuturesEngine, LeverageFromPositionUpdatesOverConfigured) {
     EXPECT_EQ(decide(*e, order("o3", Side::Buy, 1, 600'000)).result, DecisionResult::Accepted);
     // Spot BTCUSDT is untouched by the futures limits.
     EXPECT_EQ(decide(*e, new_order("s1", Side::Buy, 100, 6'000'000)).result, DecisionResult::Accepted);
+    // A fill newer than the next report: the report's quantity is stale, its leverage still applies.
+    accept("o3", "ev-o3");
+    FillMsg f;
+    f.trade_id.assign("t1");
+    f.order_id.assign("o3");
+    f.account.assign("acc1");
+    f.instrument = fut();
+    f.side = Side::Buy;
+    f.quantity = Decimal{1, 3};
+    f.price = Decimal{600'000, 1};
+    f.ts_event_ns = T0 + 10;
+    OutputBuffer out;
+    ASSERT_EQ(e->handle(f, out), HandleStatus::Ok);
+    ASSERT_EQ(apply(update("u3", 5, 30, 1'000'000, 1'000'000, T0 + 5)), HandleStatus::Ok);
+    EXPECT_EQ(e->position("acc1", fut())->qty, 2) << "stale quantity not applied";
+    d = decide(*e, order("o4", Side::Buy, 1, 600'000));
+    EXPECT_EQ(d.reason, RejectReason::MaxLeverage);
+    EXPECT_EQ(d.text.view(), "leverage 30x > max 20x");
 }
 
 TEST_F(FuturesEngine, BracketCapFromConfigAtTheLeverageInEffect) {
