@@ -603,6 +603,12 @@ TEST_F(EnginePipeline, FuturesLeverageRejectAndMarginAlert) {
   EXPECT_EQ(a->value->mantissa, 85'000'000);
   EXPECT_STREQ(a->text, "margin ratio 0.85 >= critical 0.80");
   oms__v1__alert__free_unpacked(a, nullptr);
+  // The account's ratio and level, as of the last update, on /metrics.
+  std::string metrics;
+  ASSERT_EQ(http_get(http_port_, "/metrics", &metrics), 200);
+  EXPECT_NE(metrics.find("oms_core_margin_ratio{account=\"demo-1\",venue=\"binance.futures\"} 0.85999999999999999"),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("oms_core_margin_level{account=\"demo-1\",venue=\"binance.futures\"} 2"), std::string::npos);
 }
 
 }  // namespace
