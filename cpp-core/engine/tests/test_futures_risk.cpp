@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "helpers.hpp"
+#include "oms/engine/codec.hpp"
 #include "oms/engine/futures_risk.hpp"
+#include "oms/v1/positions.pb-c.h"
 
 using namespace oms::engine;
 using namespace oms::engine::test;
@@ -486,4 +488,65 @@ TEST_F(FuturesEngine, CriticalCancelsExposureIncreasingOrdersOnce) {
     OutputBuffer again;
     ASSERT_EQ(apply(update("u3", 2'000, 20, 86'000'000, 100'000'000, T0 + 2), &again), HandleStatus::Ok);
     EXPECT_EQ(again.count, 0u);
+}
+
+// ---- codec: hedge legs and balances ----------------------------------------
+
+
+TEST(FuturesCodec, HedgeLegsMergeIntoOneEntryAndBalancesAreRead) {
+    Oms__V1__InstrumentId id = OMS__V1__INSTRUMENT_ID__INIT;
+    id.symbol = const_cast<char*>("BTCUSDT");
+    Oms__V1__Decimal lq = OMS__V1__DECIMAL__INIT, sq = OMS__V1__DECIMAL__INIT, le = OMS__V1__DECIMAL__INIT,
+                     lr = OMS__V1__DECIMAL__INIT, sr = OMS__V1__DECIMAL__INIT, free = OMS__V1__DECIMAL__INIT;
+    lq.mantissa = 1000; lq.scale = 3;          // LONG 1.000
+    sq.mantissa = -3000; sq.scale = 3;         // SHORT -3.000 (Binance's positionAmt is signed)
+    le.mantissa = 600000; le.scale = 1;
+    lr.mantissa = 1200000; lr.scale = 8;       // 0.012
+    sr.mantissa = 1500000; sr.scale = 8;       // 0.015
+    free.mantissa = 123456; free.scale = 2;    // 1234.56
+    Oms__V1__Position l = OMS__V1__POSITION__INIT, s = OMS__V1__POSITION__INIT;
+    l.instrument = &id; l.position_side = OMS__V1__POSITION_SIDE__POSITION_SIDE_LONG; l.quantity = &lq;
+    l.average_entry_price = &le; l.leverage = 15; l.margin_ratio = &lr;
+    s.instrument = &id; s.position_side = OMS__V1__POSITION_SIDE__POSITION_SIDE_SHORT; s.quantity = &sq;
+    s.average_entry_price = &le; s.leverage = 15; s.margin_ratio = &sr;
+    Oms__V1__Balance b = OMS__V1__BALANCE__INIT;
+    b.asset = const_cast<char*>("USDT");
+    b.free = &free;
+    Oms__V1__Position* ps[] = {&l, &s};
+    Oms__V1__Balance* bs[] = {&b};
+    Oms__V1__AccountUpdate u = OMS__V1__ACCOUNT_UPDATE__INIT;
+    u.update_id = const_cast<char*>("u1");
+    u.account = const_cast<char*>("acc1");
+    u.exchange = const_cast<char*>("binance");
+    u.market = const_cast<char*>("futures");
+    u.n_positions = 2; u.positions = ps;
+    u.n_balances = 1; u.balances = bs;
+    u.ts_event_ns = T0;
+    std::uint8_t buf[1024];
+    const std::size_t n = oms__v1__account_update__pack(&u, buf);
+    Codec codec;
+    auto msg = std::make_unique<AccountUpdateMsg>();
+    ASSERT_TRUE(codec.decode_account_update(buf, n, *msg));
+    ASSERT_EQ(msg->n_positions, 1);
+    const PositionEntry& p = msg->positions[0];
+    EXPECT_TRUE(p.hedge);
+    EXPECT_EQ(p.quantity.mantissa, -2000);
+    EXPECT_EQ(p.quantity.scale, 3);
+    EXPECT_EQ(p.long_leg.mantissa, 1000);
+    EXPECT_EQ(p.short_leg.mantissa, 3000);
+    EXPECT_FALSE(p.has_entry_price) << "two open legs have no single entry price";
+    EXPECT_EQ(p.leverage, 15);
+    EXPECT_TRUE(p.has_margin_ratio);
+    EXPECT_EQ(p.margin_ratio.mantissa, 1500000) << "the higher of the legs' ratios";
+    ASSERT_EQ(msg->n_balances, 1);
+    EXPECT_EQ(msg->balances[0].asset.view(), "USDT");
+    EXPECT_EQ(msg->balances[0].free.mantissa, 123456);
+    // Applied: net position and both legs.
+    auto e = std::make_unique<Engine>();
+    e->upsert_instrument(fut_spec());
+    OutputBuffer out;
+    ASSERT_EQ(e->handle(*msg, out), HandleStatus::Ok);
+    EXPECT_EQ(e->position("acc1", fut())->qty, -2000);
+    EXPECT_EQ(*e->account("acc1")->fut.available(msg->balances[0].asset), 123456 * kPow10[kQuoteScale - 2]);
+    EXPECT_EQ(e->account("acc1")->fut.margin_ratio, 1500000);
 }
