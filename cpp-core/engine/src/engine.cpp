@@ -802,10 +802,10 @@ HandleStatus Engine::handle(const AccountUpdateMsg& u, OutputBuffer& out) {
         if (slot == kNoIndex) { ++s_.stats.table_full; st = HandleStatus::Full; continue; }
         SlotState& s = s_.slots[slot];
         const std::int64_t ts = p.ts_ns ? p.ts_ns : u.ts_event_ns;
-        // Older than a fill or report already applied: the engine knows better.
         // Leverage is a setting, not a quantity: the latest report holds even
         // when the position part is older than a fill applied since.
         if (p.leverage > 0 && s_.inst_state[instr].futures) s.fut.leverage = p.leverage;
+        // Older than a fill or report already applied: the engine knows better.
         if (ts < s.last_fill_ns || ts < s.venue_pos_ns) { ++s_.stats.positions_stale; continue; }
         s.venue_pos_ns = ts;
         ++s_.stats.positions_applied;
