@@ -463,6 +463,8 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
         let au = try #require(ev.first { $0["e"] as? String == "ACCOUNT_UPDATE" }?["a"] as? [String: Any])
         #expect(au["m"] as? String == "FUNDING_FEE")
         #expect(((au["B"] as? [[String: Any]])?.first?["wb"] as? String) == "9964.00000000")
+        // `bc` carries the funding fee (1 BTC × 60,000 × 0.01 %), as Binance reports it: the connector's source for funding.
+        #expect(((au["B"] as? [[String: Any]])?.first?["bc"] as? String) == "-6.00000000")
     }
 
     @Test func depthDiffsChainPuAndGapsBreakIt() async throws {
