@@ -64,12 +64,19 @@ check "futures limit ACCEPTED at the venue" 'wait_status "$rest_id" ORDER_STATUS
 ctl cancel "$rest_id" >/dev/null
 check "futures cancel reaches CANCELED" 'wait_status "$rest_id" ORDER_STATUS_CANCELED'
 
+# 2b. Fills and positions.binance.futures roll into oms-core: a reduce-only sell larger than the position is
+#     refused there, before the venue, with oms-core's futures reduce-only text.
+over_id=$(ctl submit sell BTCUSDT 0.02 --price 59000 --venue binance.futures --reduce-only --client-id fut-over-1 | field "d['order']['order_id']")
+check "reduce-only larger than the position REJECTED" 'wait_status "$over_id" ORDER_STATUS_REJECTED'
+over_why=$(ctl order "$over_id" | field "d['order'].get('reject_text','')")
+check "by oms-core's futures check: $over_why" 'case "$over_why" in *"reduce-only qty 0.020 > position 0.010"*) true;; *) false;; esac'
+
 # 3. A reduce-only sell closes the position.
 close_id=$(ctl submit sell BTCUSDT 0.01 --price 59000 --venue binance.futures --reduce-only --client-id fut-close-1 | field "d['order']['order_id']")
 check "reduce-only close FILLED" 'wait_status "$close_id" ORDER_STATUS_FILLED'
 pos=""; for _ in $(seq 1 6); do pos=$(posq); [ "${pos%% *}" = 0 ] && break; done
 check "position flat again ($pos)" '[ "${pos%% *}" = 0 ]'
-# 4. A reduce-only sell with nothing to reduce is rejected by the venue (-2022).
+# 4. A reduce-only sell with nothing to reduce is rejected (by oms-core, before the venue's -2022).
 bad_id=$(ctl submit sell BTCUSDT 0.01 --price 59000 --venue binance.futures --reduce-only --client-id fut-bad-1 | field "d['order']['order_id']")
 check "reduce-only without a position REJECTED" 'wait_status "$bad_id" ORDER_STATUS_REJECTED'
 why=$(ctl order "$bad_id" | field "d['order'].get('reject_text','')")

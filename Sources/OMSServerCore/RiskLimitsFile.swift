@@ -16,8 +16,12 @@ public enum RiskLimitsFile {
     /// Per-scope limits (cpp-core risk_config.cpp, kKnown) and their kinds.
     public static let decimalNames: Set<String> = ["max_order_qty", "max_position_long", "max_position_short", "max_order_notional",
                                                    "max_long_notional", "max_short_notional", "max_gross_exposure", "daily_loss_limit",
-                                                   "orders_per_second", "order_burst"]
-    public static let integerNames: Set<String> = ["max_open_orders", "max_open_orders_per_symbol", "price_collar_bps"]
+                                                   "orders_per_second", "order_burst",
+                                                   "margin_ratio_warning", "margin_ratio_critical", "margin_ratio_hysteresis"]
+    public static let integerNames: Set<String> = ["max_open_orders", "max_open_orders_per_symbol", "price_collar_bps",
+                                                   "max_leverage", "leverage"]
+    /// Sub-blocks of `risk:` that are not flat limits (futures notional brackets): kept verbatim on a rewrite.
+    public static let nestedBlocks = ["brackets"]
     /// Top-level keys of `risk:` (scope "global").
     public static let globalNames: [String: String] = ["reference_max_age_ms": "integer", "allow_missing_reference": "bool"]
 
@@ -113,6 +117,24 @@ public enum RiskLimitsFile {
         return lines.joined(separator: "\n")
     }
 
+    /// The `risk:` sub-blocks named in `nestedBlocks` (e.g. `  brackets:` and its indented lines), verbatim.
+    public static func keptBlocks(in text: String) -> String {
+        let lines = text.components(separatedBy: "\n")
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("risk:") }) else { return "" }
+        var out = ""
+        var i = start + 1
+        var keeping = false
+        while i < lines.count {
+            let l = lines[i]
+            if let c = l.first, c != " ", c != "\t", c != "#" { break }  // next top-level key
+            let isRiskKey = l.hasPrefix("  ") && !l.hasPrefix("   ") && l.dropFirst(2).first.map { $0 != "#" } == true
+            if isRiskKey { keeping = nestedBlocks.contains { l.hasPrefix("  \($0):") } }
+            if keeping && !l.trimmingCharacters(in: .whitespaces).isEmpty { out += l + "\n" }
+            i += 1
+        }
+        return out
+    }
+
     /// Reads the limits from the config file at `path` (the same flattening as `GetRiskLimits`).
     public static func read(path: String) throws -> [Limit] {
         try OMSConfig.load(path: path, environment: [:]).omsServer.riskLimits
@@ -121,8 +143,8 @@ public enum RiskLimitsFile {
     /// Applies `changes` to the file at `path` atomically; returns the new `risk:` block.
     public static func update(path: String, changes: [Limit]) throws -> String {
         let current = try read(path: path)
-        let block = render(merge(current, changes))
         let text = try String(contentsOfFile: path, encoding: .utf8)
+        let block = render(merge(current, changes)) + keptBlocks(in: text)
         let updated = replaceRiskBlock(in: text, with: block)
         let tmp = path + ".tmp-\(getpid())"
         try updated.write(toFile: tmp, atomically: false, encoding: .utf8)

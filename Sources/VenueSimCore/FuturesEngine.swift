@@ -1297,7 +1297,8 @@ public final class FuturesEngine: @unchecked Sendable {
         ]).text)
     }
 
-    func accountUpdate(_ a: FAccount, reason: String, syms: [(Int, PositionSide)]) {
+    /// `balanceChange`: Binance's `bc` per asset ("balance change except PnL and commission", e.g. the funding fee).
+    func accountUpdate(_ a: FAccount, reason: String, syms: [(Int, PositionSide)], balanceChange: [String: Fixed] = [:]) {
         guard let k = a.listenKey, hub.wantsStream(k) else { return }
         var assets = Set(syms.map { symbols[$0.0].spec.quote })
         if syms.isEmpty { assets = Set(a.assetOrder) }
@@ -1305,7 +1306,7 @@ public final class FuturesEngine: @unchecked Sendable {
             var iso = Fixed.zero
             for (kk, p) in a.positions where a.isolated.contains(kk / 3) && symbols[kk / 3].spec.quote == asset { iso += p.isolatedWallet }
             let w = a.wallet[asset] ?? .zero
-            return .obj([("a", .str(asset)), ("wb", .s(w + iso)), ("cw", .s(w)), ("bc", .s(.zero))])
+            return .obj([("a", .str(asset)), ("wb", .s(w + iso)), ("cw", .s(w)), ("bc", .s(balanceChange[asset] ?? .zero))])
         }
         let P: [J] = syms.map { (sym, ps) in
             let p = pos(a, sym, ps)
@@ -1415,15 +1416,17 @@ public final class FuturesEngine: @unchecked Sendable {
             for i in symbols.indices { lastFundingRate[i] = fundingRateLocked(i) }
             for a in accounts {
                 var touched: [(Int, PositionSide)] = []
+                var paid: [String: Fixed] = [:]
                 for (k, p) in a.positions.sorted(by: { $0.key < $1.key }) where !p.amt.isZero {
                     let sym = k / 3
                     let fee = FuturesMath.fundingFee(amt: p.amt, mark: markLocked(sym), rate: lastFundingRate[sym])
                     let asset = symbols[sym].spec.quote
                     if a.isolated.contains(sym) { var pp = p; pp.isolatedWallet -= fee; a.positions[k] = pp }
                     else { a.wallet[asset, default: .zero] -= fee }
+                    paid[asset, default: .zero] -= fee
                     touched.append((sym, PositionSide.allCases[k % 3]))
                 }
-                if !touched.isEmpty { a.updateTime = now; accountUpdate(a, reason: "FUNDING_FEE", syms: touched) }
+                if !touched.isEmpty { a.updateTime = now; accountUpdate(a, reason: "FUNDING_FEE", syms: touched, balanceChange: paid) }
             }
             checkLiquidationsLocked()
         }

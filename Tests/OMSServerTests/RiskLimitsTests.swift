@@ -106,4 +106,12 @@ import Testing
         #expect(out == "a: 1\n# about risk\nrisk:\n  defaults:\n    max_order_qty: \"3\"\n\n# next\nb:\n  c: 2\n")
         #expect(RiskLimitsFile.replaceRiskBlock(in: "a: 1\n", with: "risk:\n  defaults: {}\n") == "a: 1\nrisk:\n  defaults: {}\n")
     }
+
+    /// Futures brackets are a nested block, not flat limits: a rewrite of `risk:` keeps them as written.
+    @Test func bracketsSurviveARewrite() {
+        let text = "risk:\n  defaults:\n    max_leverage: 50\n  brackets:\n    BTCUSDT:\n      - { cap: \"50000\", max_leverage: 125 }\n"
+            + "  symbols: {}\nb: 1\n"
+        #expect(RiskLimitsFile.keptBlocks(in: text) == "  brackets:\n    BTCUSDT:\n      - { cap: \"50000\", max_leverage: 125 }\n")
+        #expect(RiskLimitsFile.keptBlocks(in: "risk:\n  defaults: {}\nbrackets: 1\n") == "")
+    }
 }

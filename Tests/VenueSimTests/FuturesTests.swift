@@ -127,6 +127,21 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
                                              long: nil, short: nil, mark: F("60000"), brackets: br) == .zero)
     }
 
+    /// Binance FAQ "How to Avoid Liquidation" (https://www.binance.com/en/support/faq/25edcd7fe0e544839d0847b8cbb2e400):
+    /// "Assume you have a wallet balance of 500 USDT. You entered a long BTCUSDT position worth 1,000 USDT with 20x
+    ///  leverage at $50,000. In this example, your liquidation price will be $25,100.40."
+    /// 1,000 USDT at 50,000 is 0.02 BTC; its notional is in bracket 1 (0.4 %, maintenance amount 0), so
+    /// LP = (500 + 0 − 0.02 × 50,000) / (0.02 × 0.004 − 0.02) = 25,100.40160642… (the FAQ shows 2 decimals);
+    /// initial margin 1,000 / 20 = 50, maintenance margin 1,000 × 0.4 % = 4.
+    @Test func faqLongWorth1000UsdtAt20xLiquidatesAt25100_40() {
+        let lp = FuturesMath.liquidationPrice(wb: F("500"), tmm: .zero, upnl: .zero, both: .init(amt: F("0.02"), entry: F("50000")),
+                                              long: nil, short: nil, mark: F("50000"), brackets: br)
+        #expect(lp.format(decimals: 2) == "25100.40")
+        #expect(lp == F("25100.40160642"))
+        #expect(FuturesMath.initialMargin(notional: F("1000"), leverage: 20) == F("50"))
+        #expect(FuturesMath.maintenanceMargin(notional: F("1000"), brackets: br) == F("4"))
+    }
+
     /// Binance funding formula F = P + clamp(I − P, 0.05%, −0.05%); fee = notional × F.
     @Test func fundingRateFormula() {
         let i = F("0.0001")
@@ -211,6 +226,21 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
         expectCode(-2028) { () throws(APIError) in _ = try e.setLeverage(account: 0, symbol: "BTCUSDT", leverage: 1) }    // IM 60,000 > wallet
         #expect(e.position(account: 0, symbol: "BTCUSDT")?.leverage == 50)
         expectCode(-4048) { () throws(APIError) in _ = try e.setMarginType(account: 0, symbol: "BTCUSDT", type: "ISOLATED") }
+    }
+
+    /// The same FAQ example through the engine (no fees, so the wallet stays 500 USDT): the position it reports
+    /// (and /fapi/v2/positionRisk shows) carries Binance's documented liquidation price, $25,100.40.
+    @Test func faqExampleThroughTheEngine() throws {
+        var c = fcfg(maker: 0, taker: 0)
+        c.accounts[0].futuresBalances = ["USDT": "500"]
+        let e = FuturesEngine(config: c)
+        let sym = try #require(e.symbol("BTCUSDT"))
+        e.setMid(sym, F("50000"))
+        _ = try e.setLeverage(account: 0, symbol: "BTCUSDT", leverage: 20)
+        try fill(e, .BUY, "0.02", "50000")
+        let p = try #require(e.position(account: 0, symbol: "BTCUSDT"))
+        #expect(p.amt == F("0.02") && e.wallet(account: 0) == F("500"))
+        #expect(p.liquidationPrice.format(decimals: 2) == "25100.40")
     }
 
     @Test func crossLiquidation() throws {
@@ -433,6 +463,8 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
         let au = try #require(ev.first { $0["e"] as? String == "ACCOUNT_UPDATE" }?["a"] as? [String: Any])
         #expect(au["m"] as? String == "FUNDING_FEE")
         #expect(((au["B"] as? [[String: Any]])?.first?["wb"] as? String) == "9964.00000000")
+        // `bc` carries the funding fee (1 BTC × 60,000 × 0.01 %), as Binance reports it: the connector's source for funding.
+        #expect(((au["B"] as? [[String: Any]])?.first?["bc"] as? String) == "-6.00000000")
     }
 
     @Test func depthDiffsChainPuAndGapsBreakIt() async throws {

@@ -9,8 +9,10 @@
 #include "oms/engine/codec.hpp"
 #include "oms/engine/engine.hpp"
 #include "oms/nats/connection.hpp"
+#include "oms/nats/headers.hpp"
 #include "oms/nats/jetstream.hpp"
 #include "oms/v1/orders.pb-c.h"
+#include "oms/v1/positions.pb-c.h"
 #include "oms/v1/risk.pb-c.h"
 #include "testing/nats_server.hpp"
 
@@ -451,6 +453,162 @@ TEST_F(EnginePipeline, SighupReloadsLimits) {
   EXPECT_EQ(rd->result, OMS__V1__RISK_DECISION_RESULT__RISK_DECISION_RESULT_REJECTED);
   EXPECT_EQ(static_cast<int>(rd->reason_code), static_cast<int>(eng::RejectReason::MaxOrderQty));
   oms__v1__risk_decision__free_unpacked(rd, nullptr);
+}
+
+// Futures end to end (docs/futures.md "Risk in oms-core"), with the repo
+// config (binance.futures.BTCUSDT max_leverage 20; margin ratio warning 0.5,
+// critical 0.8): a position update on positions.binance.futures raising the
+// leverage to 25x makes the next order a MAX_LEVERAGE reject (decision and
+// orders.* REJECTED carry code and text); a margin ratio of 0.85 raises one
+// CRITICAL oms.v1.Alert on alerts.binance.futures.<account>, not one per update.
+TEST_F(EnginePipeline, FuturesLeverageRejectAndMarginAlert) {
+  start_core();
+  int n_update = 0;
+  auto publish_update = [&](std::int32_t leverage, std::int64_t ratio_8dp) {
+    Oms__V1__InstrumentId id = OMS__V1__INSTRUMENT_ID__INIT;
+    id.exchange = const_cast<char*>("binance");
+    id.market = const_cast<char*>("futures");
+    id.symbol = const_cast<char*>("BTCUSDT");
+    Oms__V1__Decimal qty = OMS__V1__DECIMAL__INIT, entry = OMS__V1__DECIMAL__INIT, ratio = OMS__V1__DECIMAL__INIT,
+                     free = OMS__V1__DECIMAL__INIT;
+    qty.mantissa = 100; qty.scale = 3;            // long 0.1
+    entry.mantissa = 600000; entry.scale = 1;     // @ 60,000
+    ratio.mantissa = ratio_8dp; ratio.scale = 8;
+    free.mantissa = 1000000; free.scale = 2;      // 10,000 USDT available
+    Oms__V1__Position p = OMS__V1__POSITION__INIT;
+    p.instrument = &id;
+    p.position_side = OMS__V1__POSITION_SIDE__POSITION_SIDE_BOTH;
+    p.quantity = &qty;
+    p.average_entry_price = &entry;
+    p.leverage = leverage;
+    p.margin_type = OMS__V1__MARGIN_TYPE__MARGIN_TYPE_CROSSED;
+    p.margin_ratio = &ratio;
+    Oms__V1__Balance b = OMS__V1__BALANCE__INIT;
+    b.asset = const_cast<char*>("USDT");
+    b.free = &free;
+    Oms__V1__Position* ps[] = {&p};
+    Oms__V1__Balance* bs[] = {&b};
+    Oms__V1__AccountUpdate u = OMS__V1__ACCOUNT_UPDATE__INIT;
+    const std::string uid = "binance.futures.pos.test." + std::to_string(++n_update);
+    u.update_id = const_cast<char*>(uid.c_str());
+    u.account = const_cast<char*>("demo-1");
+    u.exchange = const_cast<char*>("binance");
+    u.market = const_cast<char*>("futures");
+    u.reason = OMS__V1__ACCOUNT_UPDATE_REASON__ACCOUNT_UPDATE_REASON_SNAPSHOT;
+    u.n_positions = 1;
+    u.positions = ps;
+    u.n_balances = 1;
+    u.balances = bs;
+    u.ts_event_ns = T0 + n_update * 1'000'000'000LL;
+    std::uint8_t buf[1024];
+    const std::size_t len = oms__v1__account_update__pack(&u, buf);
+    OmsHeaders h;
+    h.msg_id = uid.c_str();
+    h.id = uid.c_str();
+    h.type = "oms.v1.AccountUpdate";
+    h.producer = "binance-futures";
+    auto m = Msg::create("positions.binance.futures", {buf, len}, h);
+    ASSERT_TRUE(m);
+    ASSERT_TRUE(js_->publish_async(std::move(*m)));
+    ASSERT_TRUE(js_->publish_async_complete(5s));
+  };
+  auto wait_count = [&](const char* stream, std::uint64_t n) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (;;) {
+      auto st = js_->stream_state(stream);
+      if (st && st->msgs >= n) return true;
+      if (std::chrono::steady_clock::now() - t0 > 10s) return false;
+      std::this_thread::sleep_for(5ms);
+    }
+  };
+
+  publish_update(25, 10'000'000);  // 25x, ratio 0.10
+  // Commands and positions are separate consumers: send the order once the
+  // engine has applied the update (its per-source input counter says so).
+  {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (;;) {
+      std::string metrics;
+      http_get(http_port_, "/metrics", &metrics);
+      const std::string key = "oms_core_events_total{source=\"positions\"} ";
+      const auto at = metrics.find(key);
+      if (at != std::string::npos && std::atof(metrics.c_str() + at + key.size()) >= 1) break;
+      ASSERT_LT(std::chrono::steady_clock::now() - t0, 10s) << metrics;
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  eng::OrderCommandMsg c = command(0);
+  c.command_id.assign("cmd-fut-1");
+  auto& o = c.new_order;
+  o.order_id.assign("ord-fut-1");
+  o.client_order_id.assign("cl-fut-1");
+  o.account.assign("demo-1");
+  o.instrument.market.assign("futures");
+  o.side = eng::Side::Buy;
+  o.quantity = eng::Decimal{10, 3};     // 0.01 BTC
+  o.price = eng::Decimal{600000, 1};    // 60,000.0
+  eng::Codec codec;
+  std::uint8_t buf[1024];
+  const std::size_t n = codec.encode_command(c, buf, sizeof buf);
+  OmsHeaders h;
+  h.msg_id = "cmd-fut-1";
+  h.id = "cmd-fut-1";
+  h.type = "oms.v1.OrderCommand";
+  h.producer = "oms-server";
+  auto m = Msg::create("cmd.risk.binance.futures.BTCUSDT", {buf, n}, h);
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(js_->publish_async(std::move(*m)));
+  ASSERT_TRUE(js_->publish_async_complete(5s));
+  ASSERT_TRUE(wait_count("DECISIONS", 1)) << log_;
+  auto decisions = read_all("DECISIONS", "risk.decisions.binance.futures.>");
+  ASSERT_EQ(decisions.size(), 1u);
+  {
+    auto d = decisions[0].data();
+    auto* rd = oms__v1__risk_decision__unpack(nullptr, d.size(), d.data());
+    ASSERT_NE(rd, nullptr);
+    EXPECT_EQ(rd->result, OMS__V1__RISK_DECISION_RESULT__RISK_DECISION_RESULT_REJECTED);
+    EXPECT_EQ(rd->reason_code, OMS__V1__REJECT_REASON__REJECT_REASON_MAX_LEVERAGE);
+    EXPECT_STREQ(rd->reason_text, "leverage 25x > max 20x");
+    oms__v1__risk_decision__free_unpacked(rd, nullptr);
+  }
+  auto rejected = read_all("ORDERS", "orders.binance.futures.BTCUSDT");
+  ASSERT_EQ(rejected.size(), 1u);
+  {
+    auto d = rejected[0].data();
+    auto* ev = oms__v1__order_event__unpack(nullptr, d.size(), d.data());
+    ASSERT_NE(ev, nullptr);
+    ASSERT_NE(ev->order, nullptr);
+    EXPECT_EQ(ev->order->reject_reason, OMS__V1__REJECT_REASON__REJECT_REASON_MAX_LEVERAGE);
+    EXPECT_STREQ(ev->order->reject_text, "leverage 25x > max 20x");
+    oms__v1__order_event__free_unpacked(ev, nullptr);
+  }
+
+  publish_update(20, 85'000'000);  // ratio 0.85 >= critical 0.80
+  ASSERT_TRUE(wait_count("ALERTS", 1)) << log_;
+  publish_update(20, 86'000'000);  // still critical: no second alert
+  std::this_thread::sleep_for(500ms);
+  auto alerts = read_all("ALERTS", "alerts.>");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].subject(), std::string("alerts.binance.futures.demo-1"));
+  ASSERT_NE(alerts[0].header(oms::nats::hdr::kType), nullptr);
+  EXPECT_STREQ(alerts[0].header(oms::nats::hdr::kType), "oms.v1.Alert");
+  auto d = alerts[0].data();
+  auto* a = oms__v1__alert__unpack(nullptr, d.size(), d.data());
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->severity, OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_CRITICAL);
+  EXPECT_EQ(a->previous_severity, OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_OK);
+  EXPECT_STREQ(a->account, "demo-1");
+  EXPECT_STREQ(a->alert_id, "binance.futures.pos.test.2:alert");
+  ASSERT_NE(a->value, nullptr);
+  EXPECT_EQ(a->value->mantissa, 85'000'000);
+  EXPECT_STREQ(a->text, "margin ratio 0.85 >= critical 0.80");
+  oms__v1__alert__free_unpacked(a, nullptr);
+  // The account's ratio and level, as of the last update, on /metrics.
+  std::string metrics;
+  ASSERT_EQ(http_get(http_port_, "/metrics", &metrics), 200);
+  EXPECT_NE(metrics.find("oms_core_margin_ratio{account=\"demo-1\",venue=\"binance.futures\"} 0.85999999999999999"),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("oms_core_margin_level{account=\"demo-1\",venue=\"binance.futures\"} 2"), std::string::npos);
 }
 
 }  // namespace

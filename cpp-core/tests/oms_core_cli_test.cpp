@@ -173,6 +173,9 @@ TEST(OmsCoreCli, CheckConfigRejectsBadRiskLimits) {
       "    price_collar_bps: 20000\n"
       "    max_open_orders: -1\n"
       "    orders_per_second: \"0.0001\"\n"
+      "    max_leverage: 0\n"
+      "  brackets:\n"
+      "    BTCUSDT: [ { cap: \"50000\" } ]\n"
       "  accounts:\n"
       "    acct-1: { max_open_orders: many, max_gros_exposure: \"1\" }\n"
       "  symbols:\n"
@@ -197,6 +200,8 @@ TEST(OmsCoreCli, CheckConfigRejectsBadRiskLimits) {
            "risk.defaults.max_open_orders: -1 is invalid: expected an order count (0..1000000000)",
            "risk.defaults.orders_per_second: \"0.0001\" is invalid: expected a non-negative decimal rate (orders/s) "
            "with at most 3 decimal places",
+           "risk.defaults.max_leverage: 0 is invalid: expected a leverage (x) (1..1000)",
+           "risk.brackets.BTCUSDT[0].max_leverage: required",
            "risk.accounts.acct-1.max_open_orders: \"many\" is invalid: expected an integer",
            "risk.accounts.acct-1.max_gros_exposure: unknown limit",
            "risk.symbols.BTCUSDT.max_position_long: \"1.123456789\" is invalid: expected a non-negative decimal "

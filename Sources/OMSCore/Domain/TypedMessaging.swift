@@ -40,7 +40,7 @@ public enum MessageRegistry {
             Oms_V1_RoutingInstruction.self, Oms_V1_NewOrder.self, Oms_V1_CancelOrder.self, Oms_V1_AmendOrder.self,
             Oms_V1_CancelAll.self, Oms_V1_OrderCommand.self, Oms_V1_Order.self, Oms_V1_OrderEvent.self,
             Oms_V1_Fill.self, Oms_V1_Position.self, Oms_V1_Balance.self, Oms_V1_AccountUpdate.self,
-            Oms_V1_RiskDecision.self, Oms_V1_KillSwitch.self, Oms_V1_SetTradingState.self, Oms_V1_RiskControl.self,
+            Oms_V1_RiskDecision.self, Oms_V1_KillSwitch.self, Oms_V1_SetTradingState.self, Oms_V1_RiskControl.self, Oms_V1_Alert.self,
             Oms_V1_VenueQuote.self, Oms_V1_ChildAllocation.self, Oms_V1_RoutingDecision.self,
             Oms_V1_BookLevel.self, Oms_V1_BookSnapshot.self, Oms_V1_BookDelta.self, Oms_V1_TopOfBook.self,
             Oms_V1_HeartbeatDetail.self, Oms_V1_Heartbeat.self,

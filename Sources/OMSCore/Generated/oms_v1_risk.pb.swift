@@ -152,6 +152,54 @@ public nonisolated enum Oms_V1_TradingState: SwiftProtobuf.Enum, Swift.CaseItera
 
 }
 
+/// Operator alerts on alerts.{...} (stream ALERTS). oms-core's margin monitor
+/// publishes one on alerts.{exchange}.{market}.{account} when an account's
+/// margin ratio crosses a configured threshold (up: raise; down past the
+/// hysteresis band: lower or clear), never on every update.
+public nonisolated enum Oms_V1_AlertSeverity: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// back below every threshold: the alert is cleared
+  case ok // = 1
+  case warning // = 2
+  case critical // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .ok
+    case 2: self = .warning
+    case 3: self = .critical
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .ok: return 1
+    case .warning: return 2
+    case .critical: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Oms_V1_AlertSeverity] = [
+    .unspecified,
+    .ok,
+    .warning,
+    .critical,
+  ]
+
+}
+
 public nonisolated struct Oms_V1_RiskDecision: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -293,6 +341,66 @@ public nonisolated struct Oms_V1_RiskControl: Sendable {
   public init() {}
 }
 
+public nonisolated struct Oms_V1_Alert: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Nats-Msg-Id
+  public var alertID: String = String()
+
+  /// producing service, e.g. "oms-core"
+  public var source: String = String()
+
+  /// e.g. "margin_ratio"
+  public var kind: String = String()
+
+  public var severity: Oms_V1_AlertSeverity = .unspecified
+
+  public var previousSeverity: Oms_V1_AlertSeverity = .unspecified
+
+  public var account: String = String()
+
+  public var exchange: String = String()
+
+  public var market: String = String()
+
+  /// the measured value (margin ratio: maintenance margin / margin balance)
+  public var value: Oms_V1_Decimal {
+    get {_value ?? Oms_V1_Decimal()}
+    set {_value = newValue}
+  }
+  /// Returns true if `value` has been explicitly set.
+  public var hasValue: Bool {self._value != nil}
+  /// Clears the value of `value`. Subsequent reads from it will return its default value.
+  public mutating func clearValue() {self._value = nil}
+
+  /// the threshold crossed (for OK: the lower edge of the band left)
+  public var threshold: Oms_V1_Decimal {
+    get {_threshold ?? Oms_V1_Decimal()}
+    set {_threshold = newValue}
+  }
+  /// Returns true if `threshold` has been explicitly set.
+  public var hasThreshold: Bool {self._threshold != nil}
+  /// Clears the value of `threshold`. Subsequent reads from it will return its default value.
+  public mutating func clearThreshold() {self._threshold = nil}
+
+  public var text: String = String()
+
+  /// cancel commands issued with this alert (critical level)
+  public var ordersCanceled: Int32 = 0
+
+  /// venue time of the update that caused it
+  public var tsNs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _value: Oms_V1_Decimal? = nil
+  fileprivate var _threshold: Oms_V1_Decimal? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "oms.v1"
@@ -307,6 +415,10 @@ nonisolated extension Oms_V1_KillSwitchScope: SwiftProtobuf._ProtoNameProviding 
 
 nonisolated extension Oms_V1_TradingState: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TRADING_STATE_UNSPECIFIED\0\u{1}TRADING_STATE_ACTIVE\0\u{1}TRADING_STATE_REDUCING\0\u{1}TRADING_STATE_HALTED\0")
+}
+
+nonisolated extension Oms_V1_AlertSeverity: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ALERT_SEVERITY_UNSPECIFIED\0\u{1}ALERT_SEVERITY_OK\0\u{1}ALERT_SEVERITY_WARNING\0\u{1}ALERT_SEVERITY_CRITICAL\0")
 }
 
 nonisolated extension Oms_V1_RiskDecision: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -589,6 +701,100 @@ nonisolated extension Oms_V1_RiskControl: SwiftProtobuf.Message, SwiftProtobuf._
 
   public static func ==(lhs: Oms_V1_RiskControl, rhs: Oms_V1_RiskControl) -> Bool {
     if lhs.control != rhs.control {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Oms_V1_Alert: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Alert"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}alert_id\0\u{1}source\0\u{1}kind\0\u{1}severity\0\u{3}previous_severity\0\u{1}account\0\u{1}exchange\0\u{1}market\0\u{1}value\0\u{1}threshold\0\u{1}text\0\u{3}orders_canceled\0\u{3}ts_ns\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.alertID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.severity) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.previousSeverity) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.account) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.exchange) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.market) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._value) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._threshold) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 12: try { try decoder.decodeSingularInt32Field(value: &self.ordersCanceled) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.tsNs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.alertID.isEmpty {
+      try visitor.visitSingularStringField(value: self.alertID, fieldNumber: 1)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 2)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 3)
+    }
+    if self.severity != .unspecified {
+      try visitor.visitSingularEnumField(value: self.severity, fieldNumber: 4)
+    }
+    if self.previousSeverity != .unspecified {
+      try visitor.visitSingularEnumField(value: self.previousSeverity, fieldNumber: 5)
+    }
+    if !self.account.isEmpty {
+      try visitor.visitSingularStringField(value: self.account, fieldNumber: 6)
+    }
+    if !self.exchange.isEmpty {
+      try visitor.visitSingularStringField(value: self.exchange, fieldNumber: 7)
+    }
+    if !self.market.isEmpty {
+      try visitor.visitSingularStringField(value: self.market, fieldNumber: 8)
+    }
+    try { if let v = self._value {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._threshold {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 11)
+    }
+    if self.ordersCanceled != 0 {
+      try visitor.visitSingularInt32Field(value: self.ordersCanceled, fieldNumber: 12)
+    }
+    if self.tsNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.tsNs, fieldNumber: 13)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Oms_V1_Alert, rhs: Oms_V1_Alert) -> Bool {
+    if lhs.alertID != rhs.alertID {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.severity != rhs.severity {return false}
+    if lhs.previousSeverity != rhs.previousSeverity {return false}
+    if lhs.account != rhs.account {return false}
+    if lhs.exchange != rhs.exchange {return false}
+    if lhs.market != rhs.market {return false}
+    if lhs._value != rhs._value {return false}
+    if lhs._threshold != rhs._threshold {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.ordersCanceled != rhs.ordersCanceled {return false}
+    if lhs.tsNs != rhs.tsNs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

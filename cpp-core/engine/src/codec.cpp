@@ -47,6 +47,14 @@ bool copy_dec(Decimal& d, const Oms__V1__Decimal* p) {
     return true;
 }
 
+// -1 / 0 / 1; scales outside 0..kMaxScale compare equal (never chosen).
+int compare_dec(const Decimal& a, const Decimal& b) {
+    if (a.scale < 0 || a.scale > kMaxScale || b.scale < 0 || b.scale > kMaxScale) return 0;
+    const int sc = a.scale > b.scale ? a.scale : b.scale;
+    const __int128 x = rescale128(a.mantissa, a.scale, sc), y = rescale128(b.mantissa, b.scale, sc);
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+
 // Enum field as its declared underlying type (uint32). Loading a protobuf-c
 // enum member that holds a value outside the enumerators (any varint on the
 // wire, e.g. a negative number) as the enum type is undefined behaviour, and
@@ -258,13 +266,76 @@ bool Codec::decode_account_update(const std::uint8_t* data, std::size_t len, Acc
         if (!copy_id(e.instrument, p->instrument)) { ok = false; continue; }
         if (e.instrument.exchange.empty()) e.instrument.exchange = out.exchange;
         if (e.instrument.market.empty()) e.instrument.market = out.market;
-        copy_dec(e.quantity, p->quantity);
+        Decimal qty;
+        copy_dec(qty, p->quantity);
+        const auto side = en(p->position_side);
+        const bool leg = side == OMS__V1__POSITION_SIDE__POSITION_SIDE_LONG ||
+                         side == OMS__V1__POSITION_SIDE__POSITION_SIDE_SHORT;
+        if (leg) {
+            // Hedge mode: one entry per instrument, net quantity + both legs.
+            Decimal size = qty;
+            if (size.mantissa < 0) size.mantissa = -size.mantissa;
+            PositionEntry* merged = nullptr;
+            for (std::uint16_t j = 0; j < n; ++j) {
+                const InstrumentId& o = out.positions[j].instrument;
+                if (out.positions[j].hedge && o.symbol == e.instrument.symbol && o.market == e.instrument.market &&
+                    o.exchange == e.instrument.exchange) { merged = &out.positions[j]; break; }
+            }
+            PositionEntry& m = merged ? *merged : e;
+            if (!merged) {
+                m.hedge = true;
+                m.long_leg = Decimal{0, size.scale};
+                m.short_leg = Decimal{0, size.scale};
+                m.quantity = Decimal{0, size.scale};
+                m.has_entry_price = m.has_mark_price = m.has_margin_ratio = false;
+                m.leverage = 0;
+                m.ts_ns = 0;
+            }
+            (side == OMS__V1__POSITION_SIDE__POSITION_SIDE_LONG ? m.long_leg : m.short_leg) = size;
+            // Net = long - short, at the finer of the two scales.
+            const Decimal& l = m.long_leg;
+            const Decimal& sh = m.short_leg;
+            const std::int32_t sc = l.scale > sh.scale ? l.scale : sh.scale;
+            std::int64_t lv = 0, sv = 0;
+            if (!rescale(l.mantissa, l.scale, sc, lv) || !rescale(sh.mantissa, sh.scale, sc, sv)) { ok = false; continue; }
+            m.quantity = Decimal{lv - sv, sc};
+            // A net of two legs has no single entry price (the engine keeps its cost basis).
+            Decimal entry;
+            const bool has_entry = copy_dec(entry, p->average_entry_price) && entry.mantissa > 0;
+            const bool other_open = (side == OMS__V1__POSITION_SIDE__POSITION_SIDE_LONG ? sh : l).mantissa != 0;
+            if (size.mantissa != 0 && !other_open && has_entry) { m.entry_price = entry; m.has_entry_price = true; }
+            else if (size.mantissa != 0 && other_open) m.has_entry_price = false;
+            Decimal mark;
+            if (copy_dec(mark, p->mark_price) && mark.mantissa > 0) { m.mark_price = mark; m.has_mark_price = true; }
+            if (p->leverage > 0) m.leverage = p->leverage;
+            Decimal mr;
+            if (copy_dec(mr, p->margin_ratio) && size.mantissa != 0 &&
+                (!m.has_margin_ratio || compare_dec(mr, m.margin_ratio) > 0)) { m.margin_ratio = mr; m.has_margin_ratio = true; }
+            if (p->ts_ns > m.ts_ns) m.ts_ns = p->ts_ns;
+            if (merged) continue;
+            ++n;
+            continue;
+        }
+        e.hedge = false;
+        e.quantity = qty;
         e.has_entry_price = copy_dec(e.entry_price, p->average_entry_price) && e.entry_price.mantissa > 0;
         e.has_mark_price = copy_dec(e.mark_price, p->mark_price) && e.mark_price.mantissa > 0;
+        e.leverage = p->leverage > 0 ? p->leverage : 0;
+        e.has_margin_ratio = copy_dec(e.margin_ratio, p->margin_ratio) && qty.mantissa != 0;
         e.ts_ns = p->ts_ns;
         ++n;
     }
     out.n_positions = n;
+    std::uint8_t nb = 0;
+    for (std::size_t k = 0; k < u->n_balances && nb < kMaxBalancesPerUpdate; ++k) {
+        const Oms__V1__Balance* b = u->balances[k];
+        if (!b || !b->asset || !b->asset[0]) continue;
+        BalanceEntry& be = out.balances[nb];
+        if (!copy(be.asset, b->asset)) { ok = false; continue; }
+        if (!copy_dec(be.free, b->free)) continue;  // no free amount: nothing usable
+        ++nb;
+    }
+    out.n_balances = nb;
     return ok;
 }
 
@@ -510,8 +581,31 @@ std::size_t Codec::encode(const Output& o, std::int64_t check_latency_ns, std::i
         case OutputKind::OrderRejected: return encode_rejected_event(o, ts_init_ns, buf, cap);
         case OutputKind::ForwardCommand:
         case OutputKind::KillCancelAll: return encode_command(o.cmd, buf, cap);
+        case OutputKind::Alert: return encode_alert(o.alert, buf, cap);
         default: return 0;
     }
+}
+
+std::size_t Codec::encode_alert(const AlertMsg& a, std::uint8_t* buf, std::size_t cap) {
+    char alert_id[96];
+    join(alert_id, sizeof alert_id, a.update_id.view(), ":alert");
+    Oms__V1__Decimal value = make_dec(Decimal{a.ratio, kRatioScale});
+    Oms__V1__Decimal threshold = make_dec(Decimal{a.threshold, kRatioScale});
+    Oms__V1__Alert m = OMS__V1__ALERT__INIT;
+    m.alert_id = alert_id;
+    m.source = cs("oms-core");
+    m.kind = cs("margin_ratio");
+    m.severity = static_cast<Oms__V1__AlertSeverity>(a.severity);
+    m.previous_severity = static_cast<Oms__V1__AlertSeverity>(a.previous);
+    m.account = cs(a.account.c_str());
+    m.exchange = cs(a.exchange.c_str());
+    m.market = cs(a.market.c_str());
+    m.value = &value;
+    m.threshold = &threshold;
+    m.text = cs(a.text.buf);
+    m.orders_canceled = a.orders_canceled;
+    m.ts_ns = a.ts_ns;
+    return pack(&m.base, buf, cap);
 }
 
 }  // namespace oms::engine

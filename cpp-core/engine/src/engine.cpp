@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::int64_t kNsPerDay = 86'400'000'000'000LL;
 constexpr std::uint32_t kSnapshotMagic = 0x4F4D5345;  // "OMSE"
-constexpr std::uint32_t kSnapshotVersion = 3;  // 2: fingerprint-keyed order indexes; 3: venue positions in slots, fingerprint instrument index
+constexpr std::uint32_t kSnapshotVersion = 4;  // 2: fingerprint-keyed order indexes; 3: venue positions in slots, fingerprint instrument index; 4: futures state
 
 struct SnapshotHeader {
     std::uint32_t magic;
@@ -116,7 +116,10 @@ std::uint32_t Engine::upsert_instrument(const InstrumentSpec& in) {
         }
     }
     std::uint32_t idx = s_.instruments.upsert(spec);
-    if (idx != InstrumentRegistry::kNotFound) s_.inst_state[idx].limits = s_.limits.for_instrument(spec.id);
+    if (idx != InstrumentRegistry::kNotFound) {
+        s_.inst_state[idx].limits = s_.limits.for_instrument(spec.id);
+        s_.inst_state[idx].futures = is_futures_market(spec.id.market.view());
+    }
     return idx;
 }
 
@@ -179,11 +182,13 @@ void Engine::reserve(OrderRecord& o) {
     }
     s.e.open_orders += 1;
     s_.accounts[o.account].open_orders += 1;
+    if (o.reduce_only) track_reduce_only(o, o.reserved_qty);
     recontrib(s);
 }
 
 void Engine::release(OrderRecord& o) {
     SlotState& s = s_.slots[o.slot];
+    if (o.reduce_only) track_reduce_only(o, -o.reserved_qty);
     if (o.side == Side::Buy) {
         s.e.open_buy_qty -= o.reserved_qty;
         s.e.open_buy_notional -= o.reserved_notional;
@@ -275,7 +280,9 @@ RejectReason Engine::check_order(std::uint16_t acct, std::uint32_t instr, std::u
         t.put("trading halted");
         return RejectReason::TradingHalted;
     }
-    if ((st == TradingState::Reducing || o.reduce_only) && !reducing) {
+    // Futures reduce-only has its own rule (check_futures): against the
+    // position minus the other reduce-only orders, hedge legs included.
+    if ((st == TradingState::Reducing || (o.reduce_only && !is.futures)) && !reducing) {
         t.put(o.reduce_only ? "reduce-only order would increase exposure" : "trading state REDUCING: order would increase exposure");
         t.put(" (position ").num(sl.e.pos.qty, spec.qty_scale, spec.qty_scale).put(")");
         return RejectReason::ReduceOnly;
@@ -302,6 +309,7 @@ RejectReason Engine::check_order(std::uint16_t acct, std::uint32_t instr, std::u
                               sat_add(a.gross, c2.gross - sl.c.gross)};
         if ((r = check_account_exposure(a.limits, after, t)) != RejectReason::None) return r;
     }
+    if (is.futures && (r = check_futures(acct, instr, sl, o, reducing, t)) != RejectReason::None) return r;
     // Last: only orders that pass everything else consume a rate token.
     if ((r = check_rate(a.limits, a.bucket, o.ts_ns, t)) != RejectReason::None) return r;
     return RejectReason::None;
@@ -654,6 +662,7 @@ HandleStatus Engine::handle(const FillMsg& f, OutputBuffer&) {
             else { s.e.open_sell_qty -= dq; s.e.open_sell_notional -= dn; }
             rec->reserved_qty -= dq;
             rec->reserved_notional -= dn;
+            if (rec->reduce_only) track_reduce_only(*rec, -dq);
         }
         rec->filled += qty;
         rec->updated_ns = f.ts_event_ns;
@@ -671,6 +680,7 @@ HandleStatus Engine::handle(const FillMsg& f, OutputBuffer&) {
     if (fill_ts > s.last_fill_ns) s.last_fill_ns = fill_ts;
     const std::int64_t signed_qty = side == Side::Buy ? qty : -qty;
     const std::int64_t pnl = apply_fill(s.e.pos, signed_qty, px, spec.price_scale, spec.qty_scale, fee);
+    if (s_.inst_state[instr].futures) futures_fill(s, rec, side, qty);
     AccountState& a = s_.accounts[acct];
     roll_day(a, f.ts_event_ns ? f.ts_event_ns : f.ts_init_ns);
     a.daily_net = sat_add(a.daily_net, pnl - fee);
@@ -773,7 +783,7 @@ HandleStatus Engine::handle(const TopOfBookMsg& tob) {
 
 // ------------------------------------------------------ venue positions ----
 
-HandleStatus Engine::handle(const AccountUpdateMsg& u, OutputBuffer&) {
+HandleStatus Engine::handle(const AccountUpdateMsg& u, OutputBuffer& out) {
     if (u.account.empty()) return HandleStatus::Invalid;
     const std::uint16_t acct = intern_account(u.account);
     if (acct == kNoAccount) { ++s_.stats.table_full; return HandleStatus::Full; }
@@ -792,10 +802,14 @@ HandleStatus Engine::handle(const AccountUpdateMsg& u, OutputBuffer&) {
         if (slot == kNoIndex) { ++s_.stats.table_full; st = HandleStatus::Full; continue; }
         SlotState& s = s_.slots[slot];
         const std::int64_t ts = p.ts_ns ? p.ts_ns : u.ts_event_ns;
+        // Leverage is a setting, not a quantity: the latest report holds even
+        // when the position part is older than a fill applied since.
+        if (p.leverage > 0 && s_.inst_state[instr].futures) s.fut.leverage = p.leverage;
         // Older than a fill or report already applied: the engine knows better.
         if (ts < s.last_fill_ns || ts < s.venue_pos_ns) { ++s_.stats.positions_stale; continue; }
         s.venue_pos_ns = ts;
         ++s_.stats.positions_applied;
+        if (s_.inst_state[instr].futures) futures_position(s, p, spec);
         Position& pos = s.e.pos;
         if (q == pos.qty) continue;
         std::int64_t cost = 0;
@@ -818,6 +832,7 @@ HandleStatus Engine::handle(const AccountUpdateMsg& u, OutputBuffer&) {
         pos.cost = q == 0 ? 0 : cost;
         recontrib(s);
     }
+    if (is_futures_market(u.market.view())) apply_futures_update(acct, u, out);
     return st;
 }
 

@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 
@@ -57,7 +59,9 @@ struct Reader {
     static const char* kKnown[] = {"max_order_qty", "max_position_long", "max_position_short",
                                    "max_order_notional", "max_long_notional", "max_short_notional",
                                    "max_gross_exposure", "daily_loss_limit", "orders_per_second", "order_burst",
-                                   "max_open_orders", "max_open_orders_per_symbol", "price_collar_bps"};
+                                   "max_open_orders", "max_open_orders_per_symbol", "price_collar_bps",
+                                   "max_leverage", "leverage", "margin_ratio_warning", "margin_ratio_critical",
+                                   "margin_ratio_hysteresis", "cancel_on_margin_critical"};
     for (const auto& kv : n) {
       const std::string k = kv.first.as<std::string>();
       bool known = false;
@@ -66,7 +70,9 @@ struct Reader {
                                          "price_collar_bps, max_open_orders, max_open_orders_per_symbol, "
                                          "max_position_long, max_position_short, max_long_notional, "
                                          "max_short_notional, max_gross_exposure, daily_loss_limit, "
-                                         "orders_per_second, order_burst)");
+                                         "orders_per_second, order_burst, max_leverage, leverage, "
+                                         "margin_ratio_warning, margin_ratio_critical, margin_ratio_hysteresis, "
+                                         "cancel_on_margin_critical)");
     }
     using engine::kLimitQtyScale;
     using engine::kQuoteScale;
@@ -87,6 +93,100 @@ struct Reader {
             kMaxCount, "an order count");
     bounded(n["price_collar_bps"], where + ".price_collar_bps", v.price_collar_bps, 0, 10'000,
             "basis points, 0 = collar off");
+    // Futures.
+    bounded(n["max_leverage"], where + ".max_leverage", v.max_leverage, 1, 1000, "a leverage (x)");
+    bounded(n["leverage"], where + ".leverage", v.leverage, 1, 1000, "a leverage (x)");
+    using engine::kRatioScale;
+    str(n["margin_ratio_warning"], where + ".margin_ratio_warning", v.margin_ratio_warning, kRatioScale, "ratio");
+    str(n["margin_ratio_critical"], where + ".margin_ratio_critical", v.margin_ratio_critical, kRatioScale, "ratio");
+    str(n["margin_ratio_hysteresis"], where + ".margin_ratio_hysteresis", v.margin_ratio_hysteresis, kRatioScale,
+        "ratio");
+    if (const auto c = n["cancel_on_margin_critical"]) {
+      try {
+        v.cancel_on_margin_critical = c.as<bool>();
+      } catch (const YAML::Exception&) {
+        error(where + ".cancel_on_margin_critical", shown(c) + " is invalid: expected true or false");
+      }
+    }
+    if (v.margin_ratio_warning && v.margin_ratio_critical) {
+      std::int64_t w = 0, c = 0;
+      if (engine::parse_decimal(*v.margin_ratio_warning, kRatioScale, w) &&
+          engine::parse_decimal(*v.margin_ratio_critical, kRatioScale, c) && w > c)
+        error(where + ".margin_ratio_warning", "must not be above margin_ratio_critical");
+    }
+  }
+
+  // risk.brackets: { "binance.futures.BTCUSDT": [ { cap: "50000", max_leverage: 125 }, ... ] }
+  void brackets(const YAML::Node& m) {
+    if (!m) return;
+    if (!m.IsMap()) return error("risk.brackets", shown(m) + " is invalid: expected a mapping of symbol: [brackets]");
+    for (const auto& kv : m) {
+      const std::string key = kv.first.as<std::string>();
+      const std::string where = "risk.brackets." + key;
+      if (!kv.second.IsSequence() || kv.second.size() == 0) {
+        error(where, "expected a non-empty list of { cap, max_leverage }");
+        continue;
+      }
+      std::vector<engine::BracketValues> rows;
+      for (std::size_t i = 0; i < kv.second.size(); ++i) {
+        const YAML::Node b = kv.second[i];
+        const std::string at = where + "[" + std::to_string(i) + "]";
+        if (!b.IsMap()) { error(at, "expected { cap: \"50000\", max_leverage: 125 }"); continue; }
+        for (const auto& f : b) {
+          const std::string k = f.first.as<std::string>();
+          if (k != "cap" && k != "max_leverage") error(at + "." + k, "unknown key (expected cap, max_leverage)");
+        }
+        engine::BracketValues row;
+        std::optional<std::string> cap;
+        str(b["cap"], at + ".cap", cap, engine::kQuoteScale, "quote notional");
+        if (!cap) { if (b["cap"]) continue; error(at + ".cap", "required"); continue; }
+        std::optional<std::int64_t> lev;
+        bounded(b["max_leverage"], at + ".max_leverage", lev, 1, 1000, "a leverage (x)");
+        if (!lev) { if (!b["max_leverage"]) error(at + ".max_leverage", "required"); continue; }
+        row.cap = *cap;
+        row.max_leverage = *lev;
+        rows.push_back(std::move(row));
+      }
+      out.risk.brackets.emplace_back(key, std::move(rows));
+    }
+  }
+
+  // The leverage the futures connectors set at start (exchanges.<ex>.futures.leverage,
+  // a number or { SYMBOL: n }) is the leverage in effect until the venue reports one;
+  // risk.symbols.<key>.leverage, when set, wins.
+  void connector_leverage(const YAML::Node& exchanges) {
+    if (!exchanges || !exchanges.IsMap()) return;
+    for (const auto& ex : exchanges) {
+      const YAML::Node f = ex.second.IsMap() ? ex.second["futures"] : YAML::Node();
+      if (!f || !f.IsMap() || !f["leverage"]) continue;
+      const std::string exchange = ex.first.as<std::string>();
+      std::vector<std::pair<std::string, std::int64_t>> per_symbol;
+      const YAML::Node lev = f["leverage"];
+      try {
+        if (lev.IsScalar()) {
+          const auto x = lev.as<std::int64_t>();
+          if (const auto syms = f["symbols"]; syms && syms.IsSequence())
+            for (const auto& sym : syms) per_symbol.emplace_back(sym.as<std::string>(), x);
+        } else if (lev.IsMap()) {
+          for (const auto& kv : lev) per_symbol.emplace_back(kv.first.as<std::string>(), kv.second.as<std::int64_t>());
+        }
+      } catch (const YAML::Exception&) {
+        continue;  // the connector's own config check reports it
+      }
+      for (const auto& [sym, x] : per_symbol) {
+        if (x < 1 || x > 1000) continue;
+        const std::string key = exchange + ".futures." + sym;
+        auto& list = out.risk.symbols;
+        auto it = std::find_if(list.begin(), list.end(), [&](const auto& e) { return e.first == key; });
+        if (it == list.end()) {
+          // A new exact-key entry shadows a bare "SYMBOL" one: start from it.
+          auto bare = std::find_if(list.begin(), list.end(), [&](const auto& e) { return e.first == sym; });
+          list.emplace_back(key, bare != list.end() ? bare->second : LimitValues{});
+          it = std::prev(list.end());
+        }
+        if (!it->second.leverage) it->second.leverage = x;
+      }
+    }
   }
 
   // Decimal string at `scale` (e.g. tick "0.01" at price_scale 2 -> 1).
@@ -144,14 +244,14 @@ struct Reader {
         error("risk", shown(r) + " is invalid: expected a mapping");
       } else {
         static const char* kTop[] = {"reference_max_age_ms", "allow_missing_reference", "defaults", "accounts",
-                                     "symbols"};
+                                     "symbols", "brackets"};
         for (const auto& kv : r) {
           const std::string k = kv.first.as<std::string>();
           bool known = false;
           for (const char* x : kTop) known = known || k == x;
           if (!known)
             error("risk." + k, "unknown key (expected reference_max_age_ms, allow_missing_reference, defaults, "
-                               "accounts or symbols)");
+                               "accounts, symbols or brackets)");
         }
         std::optional<std::int64_t> age;
         bounded(r["reference_max_age_ms"], "risk.reference_max_age_ms", age, 1, 86'400'000,
@@ -180,8 +280,10 @@ struct Reader {
             list.emplace_back(name, std::move(v));
           }
         }
+        brackets(r["brackets"]);
       }
     }
+    connector_leverage(root["exchanges"]);
     if (const auto in = root["instruments"]) {
       if (!in.IsSequence()) {
         error("instruments", "expected a list");

@@ -104,8 +104,9 @@ inline bool replay_before(const InItem& a, int sa, const InItem& b, int sb) {
   return oms::core::replay_before(ReplayKey{sa, a.seq, a.ts}, ReplayKey{sb, b.seq, b.ts});
 }
 
-enum class OutType : std::uint8_t { None, RiskDecision, OrderEvent, OrderCommand };
-constexpr const char* kTypeNames[] = {"", "oms.v1.RiskDecision", "oms.v1.OrderEvent", "oms.v1.OrderCommand"};
+enum class OutType : std::uint8_t { None, RiskDecision, OrderEvent, OrderCommand, Alert };
+constexpr const char* kTypeNames[] = {"", "oms.v1.RiskDecision", "oms.v1.OrderEvent", "oms.v1.OrderCommand",
+                                      "oms.v1.Alert"};
 
 struct OutRec {
   natsMsg* input = nullptr;  // ack + destroy after this record (nullptr: more records for the same input)
@@ -214,6 +215,17 @@ struct EngineMetrics {
   Counter acked_inputs;    // publisher thread
   // Where a command's time goes inside oms-core (sums, ns; commands only).
   Counter hop_store_to_rx_ns, hop_rx_to_engine_ns, hop_engine_to_publish_ns, hop_count, hop_pub_count, hop_direct_count;
+  // Futures margin ratio per account (engine thread writes, HTTP thread reads):
+  // a slot's name is written once, before `used` is released.
+  struct MarginGauge {
+    std::atomic<bool> used{false};
+    char account[33] = {};
+    char venue[34] = {};  // exchange.market
+    std::atomic<std::int64_t> ratio{0};  // kRatioScale
+    std::atomic<int> level{0};
+  };
+  static constexpr int kMarginGauges = 64;
+  MarginGauge margin[kMarginGauges];
 };
 
 void metric_head(std::string& out, const char* name, const char* type, const char* help) {
@@ -330,6 +342,7 @@ class RiskEngineHost final : public EngineHost {
   void push_out(OutRec* rec);
   OutRec* claim_out();
   void build_output(const Output& o, const InItem& it, std::int64_t latency_ns, OutRec& rec);
+  void note_margin(std::string_view account);
   void maybe_snapshot(bool force);
   bool decided_commands_replayed();
   void load_recorded_decisions();
@@ -706,6 +719,24 @@ void RiskEngineHost::push_out(OutRec* rec) {
   out_->commit();
 }
 
+// The account's margin ratio and level as the engine now holds them, for /metrics.
+void RiskEngineHost::note_margin(std::string_view account) {
+  const AccountState* a = engine_->account(account);
+  if (!a) return;
+  for (auto& g : m_.margin) {
+    if (g.used.load(std::memory_order_acquire)) {
+      if (std::string_view(g.account) != account) continue;
+    } else {
+      std::snprintf(g.account, sizeof g.account, "%.*s", static_cast<int>(account.size()), account.data());
+      std::snprintf(g.venue, sizeof g.venue, "%s.%s", a->fut.exchange.c_str(), a->fut.market.c_str());
+      g.used.store(true, std::memory_order_release);
+    }
+    g.ratio.store(a->fut.margin_ratio, std::memory_order_relaxed);
+    g.level.store(static_cast<int>(a->fut.level), std::memory_order_relaxed);
+    return;
+  }
+}
+
 void RiskEngineHost::build_output(const Output& o, const InItem& it, std::int64_t latency_ns, OutRec& r) {
   std::size_t n = 0;
   switch (o.kind) {
@@ -764,6 +795,16 @@ void RiskEngineHost::build_output(const Output& o, const InItem& it, std::int64_
                                    static_cast<std::size_t>(natsMsg_GetDataLength(it.msg)), r.data, sizeof r.data);
       else
         n = codec_->encode_command(c, r.data, sizeof r.data);
+      break;
+    }
+    case OutputKind::Alert: {
+      // alerts.{exchange}.{market}.{account} (stream ALERTS), one per crossing.
+      const AlertMsg& a = o.alert;
+      make_subject(r.subject, "alerts", a.exchange.view(), a.market.view(), a.account.view());
+      join_id(r.id, a.update_id.view(), ":alert");
+      std::memcpy(r.msg_id, r.id, sizeof r.id);
+      r.type = OutType::Alert;
+      n = codec_->encode_alert(a, r.data, sizeof r.data);
       break;
     }
     default: break;
@@ -843,7 +884,10 @@ void RiskEngineHost::process(int src, InItem& it) {
       break;
     case kPositions:
       ok = codec_->decode_account_update(data, len, *account_update_);
-      if (ok) engine_->handle(*account_update_, out);
+      if (ok) {
+        engine_->handle(*account_update_, out);
+        if (is_futures_market(account_update_->market.view())) note_margin(account_update_->account.view());
+      }
       break;
     case kTob:
       ok = codec_->decode_top_of_book(data, len, *tob_);
@@ -1382,6 +1426,20 @@ void RiskEngineHost::render_metrics(std::string& out) const {
       metric_line(out, "oms_core_ring_depth", labels, static_cast<double>(in_[i]->size_approx()));
     }
     metric_line(out, "oms_core_ring_depth", "{ring=\"out\",source=\"publisher\"}", static_cast<double>(out_->size_approx()));
+  }
+  metric_head(out, "oms_core_margin_ratio", "gauge",
+              "Futures account margin ratio (maintenance margin / margin balance) from the venue's last update.");
+  for (const auto& g : m_.margin) {
+    if (!g.used.load(std::memory_order_acquire)) break;
+    std::snprintf(labels, sizeof labels, "{account=\"%s\",venue=\"%s\"}", g.account, g.venue);
+    metric_line(out, "oms_core_margin_ratio", labels,
+                static_cast<double>(g.ratio.load(std::memory_order_relaxed)) / 1e8);
+  }
+  metric_head(out, "oms_core_margin_level", "gauge", "Futures account margin alert level: 0 ok, 1 warning, 2 critical.");
+  for (const auto& g : m_.margin) {
+    if (!g.used.load(std::memory_order_acquire)) break;
+    std::snprintf(labels, sizeof labels, "{account=\"%s\",venue=\"%s\"}", g.account, g.venue);
+    metric_line(out, "oms_core_margin_level", labels, g.level.load(std::memory_order_relaxed));
   }
   metric_head(out, "oms_core_events_total", "counter", "Input messages applied by the engine, by source.");
   for (int i = 0; i < kNumSources; ++i) {

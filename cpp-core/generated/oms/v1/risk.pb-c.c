@@ -187,6 +187,51 @@ void   oms__v1__risk_control__free_unpacked
   assert(message->base.descriptor == &oms__v1__risk_control__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oms__v1__alert__init
+                     (Oms__V1__Alert         *message)
+{
+  static const Oms__V1__Alert init_value = OMS__V1__ALERT__INIT;
+  *message = init_value;
+}
+size_t oms__v1__alert__get_packed_size
+                     (const Oms__V1__Alert *message)
+{
+  assert(message->base.descriptor == &oms__v1__alert__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oms__v1__alert__pack
+                     (const Oms__V1__Alert *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oms__v1__alert__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oms__v1__alert__pack_to_buffer
+                     (const Oms__V1__Alert *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oms__v1__alert__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oms__V1__Alert *
+       oms__v1__alert__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oms__V1__Alert *)
+     protobuf_c_message_unpack (&oms__v1__alert__descriptor,
+                                allocator, len, data);
+}
+void   oms__v1__alert__free_unpacked
+                     (Oms__V1__Alert *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oms__v1__alert__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor oms__v1__risk_decision__field_descriptors[11] =
 {
   {
@@ -664,6 +709,200 @@ const ProtobufCMessageDescriptor oms__v1__risk_control__descriptor =
   (ProtobufCMessageInit) oms__v1__risk_control__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor oms__v1__alert__field_descriptors[13] =
+{
+  {
+    "alert_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, alert_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "severity",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, severity),
+    &oms__v1__alert_severity__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "previous_severity",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, previous_severity),
+    &oms__v1__alert_severity__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "account",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, account),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exchange",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, exchange),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "market",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, market),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, value),
+    &oms__v1__decimal__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "threshold",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, threshold),
+    &oms__v1__decimal__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "orders_canceled",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, orders_canceled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ts_ns",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__Alert, ts_ns),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oms__v1__alert__field_indices_by_name[] = {
+  5,   /* field[5] = account */
+  0,   /* field[0] = alert_id */
+  6,   /* field[6] = exchange */
+  2,   /* field[2] = kind */
+  7,   /* field[7] = market */
+  11,   /* field[11] = orders_canceled */
+  4,   /* field[4] = previous_severity */
+  3,   /* field[3] = severity */
+  1,   /* field[1] = source */
+  10,   /* field[10] = text */
+  9,   /* field[9] = threshold */
+  12,   /* field[12] = ts_ns */
+  8,   /* field[8] = value */
+};
+static const ProtobufCIntRange oms__v1__alert__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 13 }
+};
+const ProtobufCMessageDescriptor oms__v1__alert__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oms.v1.Alert",
+  "Alert",
+  "Oms__V1__Alert",
+  "oms.v1",
+  sizeof(Oms__V1__Alert),
+  13,
+  oms__v1__alert__field_descriptors,
+  oms__v1__alert__field_indices_by_name,
+  1,  oms__v1__alert__number_ranges,
+  (ProtobufCMessageInit) oms__v1__alert__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue oms__v1__risk_decision_result__enum_values_by_number[3] =
 {
   { "RISK_DECISION_RESULT_UNSPECIFIED", "OMS__V1__RISK_DECISION_RESULT__RISK_DECISION_RESULT_UNSPECIFIED", 0 },
@@ -758,5 +997,37 @@ const ProtobufCEnumDescriptor oms__v1__trading_state__descriptor =
   oms__v1__trading_state__enum_values_by_name,
   1,
   oms__v1__trading_state__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue oms__v1__alert_severity__enum_values_by_number[4] =
+{
+  { "ALERT_SEVERITY_UNSPECIFIED", "OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_UNSPECIFIED", 0 },
+  { "ALERT_SEVERITY_OK", "OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_OK", 1 },
+  { "ALERT_SEVERITY_WARNING", "OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_WARNING", 2 },
+  { "ALERT_SEVERITY_CRITICAL", "OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_CRITICAL", 3 },
+};
+static const ProtobufCIntRange oms__v1__alert_severity__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex oms__v1__alert_severity__enum_values_by_name[4] =
+{
+  { "ALERT_SEVERITY_CRITICAL", 3 },
+  { "ALERT_SEVERITY_OK", 1 },
+  { "ALERT_SEVERITY_UNSPECIFIED", 0 },
+  { "ALERT_SEVERITY_WARNING", 2 },
+};
+const ProtobufCEnumDescriptor oms__v1__alert_severity__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "oms.v1.AlertSeverity",
+  "AlertSeverity",
+  "Oms__V1__AlertSeverity",
+  "oms.v1",
+  4,
+  oms__v1__alert_severity__enum_values_by_number,
+  4,
+  oms__v1__alert_severity__enum_values_by_name,
+  1,
+  oms__v1__alert_severity__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

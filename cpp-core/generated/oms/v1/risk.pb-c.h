@@ -21,6 +21,7 @@ typedef struct Oms__V1__RiskDecision Oms__V1__RiskDecision;
 typedef struct Oms__V1__KillSwitch Oms__V1__KillSwitch;
 typedef struct Oms__V1__SetTradingState Oms__V1__SetTradingState;
 typedef struct Oms__V1__RiskControl Oms__V1__RiskControl;
+typedef struct Oms__V1__Alert Oms__V1__Alert;
 
 
 /* --- enums --- */
@@ -52,6 +53,22 @@ typedef enum _Oms__V1__TradingState {
   OMS__V1__TRADING_STATE__TRADING_STATE_HALTED = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(OMS__V1__TRADING_STATE)
 } Oms__V1__TradingState;
+/*
+ * Operator alerts on alerts.{...} (stream ALERTS). oms-core's margin monitor
+ * publishes one on alerts.{exchange}.{market}.{account} when an account's
+ * margin ratio crosses a configured threshold (up: raise; down past the
+ * hysteresis band: lower or clear), never on every update.
+ */
+typedef enum _Oms__V1__AlertSeverity {
+  OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_UNSPECIFIED = 0,
+  /*
+   * back below every threshold: the alert is cleared
+   */
+  OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_OK = 1,
+  OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_WARNING = 2,
+  OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_CRITICAL = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(OMS__V1__ALERT_SEVERITY)
+} Oms__V1__AlertSeverity;
 
 /* --- messages --- */
 
@@ -145,6 +162,49 @@ struct  Oms__V1__RiskControl
     , OMS__V1__RISK_CONTROL__CONTROL__NOT_SET, {0} }
 
 
+struct  Oms__V1__Alert
+{
+  ProtobufCMessage base;
+  /*
+   * Nats-Msg-Id
+   */
+  char *alert_id;
+  /*
+   * producing service, e.g. "oms-core"
+   */
+  char *source;
+  /*
+   * e.g. "margin_ratio"
+   */
+  char *kind;
+  Oms__V1__AlertSeverity severity;
+  Oms__V1__AlertSeverity previous_severity;
+  char *account;
+  char *exchange;
+  char *market;
+  /*
+   * the measured value (margin ratio: maintenance margin / margin balance)
+   */
+  Oms__V1__Decimal *value;
+  /*
+   * the threshold crossed (for OK: the lower edge of the band left)
+   */
+  Oms__V1__Decimal *threshold;
+  char *text;
+  /*
+   * cancel commands issued with this alert (critical level)
+   */
+  int32_t orders_canceled;
+  /*
+   * venue time of the update that caused it
+   */
+  int64_t ts_ns;
+};
+#define OMS__V1__ALERT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oms__v1__alert__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_UNSPECIFIED, OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, 0, 0 }
+
+
 /* Oms__V1__RiskDecision methods */
 void   oms__v1__risk_decision__init
                      (Oms__V1__RiskDecision         *message);
@@ -221,6 +281,25 @@ Oms__V1__RiskControl *
 void   oms__v1__risk_control__free_unpacked
                      (Oms__V1__RiskControl *message,
                       ProtobufCAllocator *allocator);
+/* Oms__V1__Alert methods */
+void   oms__v1__alert__init
+                     (Oms__V1__Alert         *message);
+size_t oms__v1__alert__get_packed_size
+                     (const Oms__V1__Alert   *message);
+size_t oms__v1__alert__pack
+                     (const Oms__V1__Alert   *message,
+                      uint8_t             *out);
+size_t oms__v1__alert__pack_to_buffer
+                     (const Oms__V1__Alert   *message,
+                      ProtobufCBuffer     *buffer);
+Oms__V1__Alert *
+       oms__v1__alert__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oms__v1__alert__free_unpacked
+                     (Oms__V1__Alert *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Oms__V1__RiskDecision_Closure)
@@ -235,6 +314,9 @@ typedef void (*Oms__V1__SetTradingState_Closure)
 typedef void (*Oms__V1__RiskControl_Closure)
                  (const Oms__V1__RiskControl *message,
                   void *closure_data);
+typedef void (*Oms__V1__Alert_Closure)
+                 (const Oms__V1__Alert *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -244,10 +326,12 @@ typedef void (*Oms__V1__RiskControl_Closure)
 extern const ProtobufCEnumDescriptor    oms__v1__risk_decision_result__descriptor;
 extern const ProtobufCEnumDescriptor    oms__v1__kill_switch_scope__descriptor;
 extern const ProtobufCEnumDescriptor    oms__v1__trading_state__descriptor;
+extern const ProtobufCEnumDescriptor    oms__v1__alert_severity__descriptor;
 extern const ProtobufCMessageDescriptor oms__v1__risk_decision__descriptor;
 extern const ProtobufCMessageDescriptor oms__v1__kill_switch__descriptor;
 extern const ProtobufCMessageDescriptor oms__v1__set_trading_state__descriptor;
 extern const ProtobufCMessageDescriptor oms__v1__risk_control__descriptor;
+extern const ProtobufCMessageDescriptor oms__v1__alert__descriptor;
 
 PROTOBUF_C__END_DECLS
 

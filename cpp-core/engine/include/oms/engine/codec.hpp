@@ -41,7 +41,8 @@ public:
     bool decode_fill(const std::uint8_t* data, std::size_t len, FillMsg& out);
     bool decode_order_event(const std::uint8_t* data, std::size_t len, OrderEventMsg& out);
     bool decode_top_of_book(const std::uint8_t* data, std::size_t len, TopOfBookMsg& out);
-    // AccountUpdate (positions.>): the positions; balances are not read.
+    // AccountUpdate (positions.>): the positions (hedge-mode LONG/SHORT legs merged per
+    // instrument) and up to kMaxBalancesPerUpdate balances' free amounts.
     bool decode_account_update(const std::uint8_t* data, std::size_t len, AccountUpdateMsg& out);
     bool decode_risk_control(const std::uint8_t* data, std::size_t len, RiskControlMsg& out);
     // InstrumentList (startup / registry refresh): calls sink(spec) per entry.
@@ -60,6 +61,8 @@ public:
     std::size_t encode_rejected_event(const Output& o, std::int64_t ts_init_ns, std::uint8_t* buf, std::size_t cap);
     // OrderCommand for ForwardCommand / KillCancelAll outputs.
     std::size_t encode_command(const OrderCommandMsg& c, std::uint8_t* buf, std::size_t cap);
+    // oms.v1.Alert for an Alert output (alert_id = update_id + ":alert", source "oms-core").
+    std::size_t encode_alert(const AlertMsg& a, std::uint8_t* buf, std::size_t cap);
     // A forwarded (accepted) command: its input bytes `in` verbatim when the
     // decode lost nothing (c.wire_lossless, NewOrder), else encode_command.
     std::size_t encode_forward(const OrderCommandMsg& c, const std::uint8_t* in, std::size_t in_len, std::uint8_t* buf,

@@ -16,6 +16,7 @@
 #include <type_traits>
 #include "oms/engine/dedup.hpp"
 #include "oms/engine/flat_map.hpp"
+#include "oms/engine/futures_risk.hpp"
 #include "oms/engine/instrument_registry.hpp"
 #include "oms/engine/messages.hpp"
 #include "oms/engine/order_state.hpp"
@@ -45,6 +46,7 @@ struct OrderRecord {
     OrderStatus status = OrderStatus::Unspecified;
     OrderStatus before_pending = OrderStatus::Unspecified;  // for cancel/amend rejected
     bool reduce_only = false;
+    bool margin_cancel_sent = false;     // the margin monitor already asked to cancel it
     std::int64_t qty = 0;       // qty_scale
     std::int64_t price = 0;     // price_scale (0: market)
     std::int64_t filled = 0;
@@ -65,6 +67,7 @@ struct AccountState {
     TokenBucket bucket;
     TradingState state = TradingState::Active;
     bool killed = false;
+    FuturesAccount fut;                         // futures margin account (venue-reported)
 };
 
 struct SlotState {
@@ -74,6 +77,7 @@ struct SlotState {
     ExposureContrib c;
     std::int64_t last_fill_ns = 0;   // newest fill applied (venue time)
     std::int64_t venue_pos_ns = 0;   // newest venue position report applied
+    FuturesSlot fut;                 // futures instruments only
 };
 
 struct InstrumentState {
@@ -81,7 +85,11 @@ struct InstrumentState {
     SymbolLimits limits;
     TradingState state = TradingState::Active;
     bool killed = false;
+    bool futures = false;            // market is a futures market: the futures checks apply
 };
+
+// Markets whose instruments get the futures checks and margin monitoring.
+inline bool is_futures_market(std::string_view market) { return market == "futures"; }
 
 // Wildcard rule (empty field = any) for kill switches and trading states that
 // are not a single account or instrument: venues, bare symbols, account+instrument.
@@ -190,8 +198,13 @@ public:
     // reported average entry price, else the old average when the side is
     // unchanged, else mark/reference price. Open-order reservations and the
     // realised P&L are untouched; account exposure follows. Balances are not
-    // used (no per-asset margin model). Emits nothing.
-    HandleStatus handle(const AccountUpdateMsg& u, OutputBuffer&);
+    // used for spot. Futures markets (is_futures_market): also the leverage
+    // in effect per position, hedge-mode legs, the available balance per
+    // asset and the account's margin ratio (the highest a position reports:
+    // cross positions carry the account's MM / margin balance); a crossed
+    // margin threshold emits an Alert and, at critical with
+    // cancel_on_margin_critical, cancels of exposure-increasing orders.
+    HandleStatus handle(const AccountUpdateMsg& u, OutputBuffer& out);
     // Kill switch engage emits KillCancelAll for the affected scope.
     HandleStatus handle(const RiskControlMsg& rc, OutputBuffer& out);
 
@@ -268,6 +281,13 @@ private:
     std::uint32_t find_order(const OrderId& id, std::uint64_t fp) const;
     std::uint32_t find_clord(std::uint16_t acct, const OrderId& id, std::uint64_t fp) const;
 
+    // Futures (engine/src/futures.cpp).
+    RejectReason check_futures(std::uint16_t acct, std::uint32_t instr, SlotState& sl, const OrderView& o,
+                               bool reducing, RejectText& t);
+    void apply_futures_update(std::uint16_t acct, const AccountUpdateMsg& u, OutputBuffer& out);
+    void track_reduce_only(const OrderRecord& o, std::int64_t dq);
+    void futures_fill(SlotState& s, const OrderRecord* rec, Side side, std::int64_t qty);
+    void futures_position(SlotState& s, const PositionEntry& p, const InstrumentSpec& spec);
     RejectReason check_order(std::uint16_t acct, std::uint32_t instr, std::uint32_t slot, const OrderView& o,
                              bool is_amend, RejectText& t);
     HandleStatus on_new(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd, std::uint64_t ofp,

@@ -26,6 +26,7 @@ namespace oms::engine {
 
 inline constexpr std::int64_t kUnlimited = INT64_MAX;
 inline constexpr int kRateScale = 3;  // token bucket counts milli-orders
+inline constexpr int kRatioScale = 8;  // margin ratios (maintenance margin / margin balance)
 
 // ---- config-facing (allocating; load/reload only) -------------------------
 struct LimitValues {
@@ -46,6 +47,20 @@ struct LimitValues {
     std::optional<std::int64_t> max_open_orders;             // per account
     std::optional<std::int64_t> max_open_orders_per_symbol;  // per account per symbol
     std::optional<std::int64_t> price_collar_bps;            // 0/unset: collar off
+    // Futures (instruments of a futures market only).
+    std::optional<std::int64_t> max_leverage;       // account and/or symbol; the tighter wins
+    std::optional<std::int64_t> leverage;           // symbol: leverage in effect before the venue reports one
+    std::optional<std::string> margin_ratio_warning;     // account: alert at/above this ratio
+    std::optional<std::string> margin_ratio_critical;    // account: critical alert at/above this ratio
+    std::optional<std::string> margin_ratio_hysteresis;  // account: lowered/cleared this far below (default 0.05)
+    std::optional<bool> cancel_on_margin_critical;       // account: cancel exposure-increasing orders at critical
+};
+
+// One Binance notional bracket: up to `cap` (quote) of position notional at
+// leverage up to `max_leverage` (Binance's notionalCap / initialLeverage).
+struct BracketValues {
+    std::string cap;
+    std::int64_t max_leverage = 0;
 };
 
 struct RiskConfig {
@@ -57,6 +72,8 @@ struct RiskConfig {
     // true: a missing/stale reference skips the collar instead of rejecting
     // with NO_REFERENCE_PRICE.
     bool allow_missing_reference = false;
+    // Futures notional brackets per symbol key ("ex.mkt.SYM" or "SYM").
+    std::vector<std::pair<std::string, std::vector<BracketValues>>> brackets;
 };
 
 // ---- compiled (plain data, fixed size, trivially copyable) ---------------
@@ -67,6 +84,9 @@ struct SymbolLimits {
     std::int64_t max_position_short = kUnlimited;  // kLimitQtyScale
     std::int64_t max_open_orders = kUnlimited;
     std::int64_t price_collar_bps = 0;
+    std::int64_t max_leverage = kUnlimited;
+    std::int64_t leverage = 0;                     // 0: Binance's default (20x)
+    std::int32_t bracket_set = -1;                 // RiskLimitsTable::bracket_sets index; -1: none
 };
 
 struct AccountLimits {
@@ -77,7 +97,17 @@ struct AccountLimits {
     std::int64_t daily_loss_limit = kUnlimited;
     std::int64_t orders_per_second = 0;            // kRateScale; 0 = no throttle
     std::int64_t order_burst = 0;                  // kRateScale
+    std::int64_t max_leverage = kUnlimited;
+    std::int64_t margin_ratio_warning = kUnlimited;   // kRatioScale
+    std::int64_t margin_ratio_critical = kUnlimited;  // kRatioScale
+    std::int64_t margin_ratio_hysteresis = 5'000'000; // kRatioScale (0.05)
+    bool cancel_on_margin_critical = false;
 };
+
+inline constexpr std::size_t kMaxBrackets = 16;
+inline constexpr std::size_t kMaxBracketSets = 64;
+struct Bracket { std::int64_t cap = 0; std::int32_t max_leverage = 0; };  // cap: kQuoteScale
+struct BracketSet { std::uint8_t n = 0; Bracket brackets[kMaxBrackets]; };  // by cap, ascending
 
 inline constexpr std::size_t kMaxAccountOverrides = 256;
 inline constexpr std::size_t kMaxSymbolOverrides = 1024;
@@ -94,6 +124,9 @@ struct RiskLimitsTable {
     std::uint32_t n_symbols = 0;
     AccountOverride accounts[kMaxAccountOverrides];
     SymbolOverride symbols[kMaxSymbolOverrides];
+    std::uint32_t n_bracket_sets = 0;
+    Str64 bracket_keys[kMaxBracketSets];
+    BracketSet bracket_sets[kMaxBracketSets];
 
     // Resolution (linear scans: only on account creation, instrument
     // registration and reload, never per order).
