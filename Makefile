@@ -99,7 +99,7 @@ golden: deps
 fuzz:
 	@cmake -S cpp-core/engine -B cpp-core/build-fuzz -G Ninja -DOMS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang >/dev/null
 	@cmake --build cpp-core/build-fuzz --target oms-engine-fuzz-command -j$(JOBS)
-	@cpp-core/build-fuzz/oms-engine-fuzz-command -max_total_time=$${FUZZ_SECONDS:-60} -print_final_stats=1
+	@cpp-core/build-fuzz/fuzz/oms-engine-fuzz-command -max_total_time=$${FUZZ_SECONDS:-60} -print_final_stats=1
 
 fmt:
 	@swift format --in-place --recursive Sources/OMSCore Sources/OMSServer Sources/BinanceSpot Sources/BinanceFutures \

@@ -262,6 +262,7 @@ void read_tree(const YAML::Node& root, const EnvLookup& env, LoadResult& out) {
   }
   if (const YAML::Node core = root["core"]; core.IsDefined() && core.IsMap()) {
     r.integer(core["engine_cpu"], "core.engine_cpu", c.engine_cpu, -1, 4095);
+    r.integer(core["idle_spin_us"], "core.idle_spin_us", c.idle_spin_us, 0, 1'000'000);
   }
 
   // ---- environment overrides (after the file, before semantic checks) ----
@@ -270,6 +271,8 @@ void read_tree(const YAML::Node& root, const EnvLookup& env, LoadResult& out) {
   if (const char* v = env("OMS_HTTP_PORT_OMS_CORE"); v && *v)
     r.set_integer(v, "services.oms-core.http_port (OMS_HTTP_PORT_OMS_CORE)", c.http_port, 1, 65535);
   if (const char* v = env("OMS_DATA_DIR"); v && *v) c.data_dir = v;
+  if (const char* v = env("OMS_CORE_IDLE_SPIN_US"); v && *v)
+    r.set_integer(v, "core.idle_spin_us (OMS_CORE_IDLE_SPIN_US)", c.idle_spin_us, 0, 1'000'000);
   if (const char* v = env("OMS_JS_REPLICAS"); v && *v) {
     int rep = js.replicas;
     r.set_integer(v, "jetstream.replicas (OMS_JS_REPLICAS)", rep, 1, 5);

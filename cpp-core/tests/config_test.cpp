@@ -64,6 +64,7 @@ TEST(Config, RepoConfigLoadsAsIs) {
   EXPECT_EQ(c.nats_options.max_reconnect, -1);
   EXPECT_TRUE(c.nats_options.send_asap);
   EXPECT_EQ(c.engine_cpu, -1);
+  EXPECT_EQ(c.idle_spin_us, 0);
   EXPECT_EQ(c.log_level, oms::LogLevel::info);
   ASSERT_EQ(c.jetstream.streams.size(), 7u);
   const auto& orders = c.jetstream.streams[0];
@@ -107,7 +108,7 @@ jetstream:
     - { name: OK, subjects: [] }
 heartbeat_interval: 0s
 services: { oms-core: { http_port: 70000 } }
-core: { engine_cpu: abc }
+core: { engine_cpu: abc, idle_spin_us: -5 }
 unknown_key: { whatever: 1 }
 )", env_of({}));
   ASSERT_FALSE(r.ok());
@@ -121,6 +122,7 @@ unknown_key: { whatever: 1 }
   EXPECT_TRUE(has_error(r, "heartbeat_interval", "greater than 0")) << dump(r);
   EXPECT_TRUE(has_error(r, "services.oms-core.http_port", "\"70000\" is out of range")) << dump(r);
   EXPECT_TRUE(has_error(r, "core.engine_cpu", "\"abc\" is not an integer")) << dump(r);
+  EXPECT_TRUE(has_error(r, "core.idle_spin_us", "\"-5\" is out of range")) << dump(r);
   for (const auto& e : r.errors) EXPECT_EQ(e.key.find("unknown_key"), std::string::npos);
 }
 
@@ -128,8 +130,10 @@ TEST(Config, EnvOverrides) {
   const auto r = oms::config::load_config(
       kRepoConfig, env_of({{"OMS_NATS_URL", "nats://10.0.0.1:4333"},
                            {"OMS_LOG_LEVEL", "debug"},
-                           {"OMS_HTTP_PORT_OMS_CORE", "19102"}}));
+                           {"OMS_HTTP_PORT_OMS_CORE", "19102"},
+                           {"OMS_CORE_IDLE_SPIN_US", "250"}}));
   ASSERT_TRUE(r.ok()) << dump(r);
+  EXPECT_EQ(r.config.idle_spin_us, 250);
   EXPECT_EQ(r.config.nats_url, "nats://10.0.0.1:4333");
   EXPECT_EQ(r.config.log_level, oms::LogLevel::debug);
   EXPECT_EQ(r.config.http_port, 19102);

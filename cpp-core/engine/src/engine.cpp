@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::int64_t kNsPerDay = 86'400'000'000'000LL;
 constexpr std::uint32_t kSnapshotMagic = 0x4F4D5345;  // "OMSE"
-constexpr std::uint32_t kSnapshotVersion = 4;  // 2: fingerprint-keyed order indexes; 3: venue positions in slots, fingerprint instrument index; 4: futures state
+constexpr std::uint32_t kSnapshotVersion = 5;  // 2: fingerprint-keyed order indexes; 3: venue positions in slots, fingerprint instrument index; 4: futures state or bucketed dedup index (two branches); 5: both
 
 struct SnapshotHeader {
     std::uint32_t magic;

@@ -322,3 +322,50 @@ TEST(CommandWire, LosslessDecodeForwardsInputBytesWithSameMeaning) {
     ASSERT_TRUE(codec.decode_command_reference(b.data(), b.size(), 1, m));
     EXPECT_FALSE(m.wire_lossless);
 }
+
+// The fast decoder copies strings word by word into a reused OrderCommandMsg
+// (oms-core decodes every command into the same one): whatever was there
+// before - a longer id, an id cut at a NUL - the result must be byte-for-byte
+// what a fresh decode gives (bytes after the string zero: snapshots and
+// dedup keys hash whole words), and strings that end exactly at the end of
+// the input (no room for a whole-word read) must decode the same.
+TEST(CommandWire, ReusedTargetHoldsNoStaleBytes) {
+    std::mt19937_64 g(2026);
+    Codec codec;
+    std::uint8_t buf[4096];
+    OrderCommandMsg reused;
+    for (int i = 0; i < 20000; ++i) {
+        OrderCommandMsg c = random_command(g);
+        const std::size_t n = codec.encode_command(c, buf, sizeof buf);
+        ASSERT_GT(n, 0u);
+        // Exact-size heap copy: a read past the input is a read past the allocation.
+        std::vector<std::uint8_t> in(buf, buf + n);
+        if (i % 7 == 0 && n > 4) in[2 + g() % (n - 2)] = 0;  // maybe a NUL inside some string
+        OrderCommandMsg fresh;
+        const bool ok_fresh = codec.decode_command(in.data(), in.size(), 1, fresh);
+        const bool ok_reused = codec.decode_command(in.data(), in.size(), 1, reused);
+        ASSERT_EQ(ok_fresh, ok_reused) << "case " << i;
+        if (!ok_fresh) continue;
+        ASSERT_STREQ(diff(fresh, reused), "") << "case " << i;
+        ASSERT_EQ(std::memcmp(&fresh.command_id, &reused.command_id, sizeof fresh.command_id), 0) << "case " << i;
+        if (fresh.kind == CommandKind::NewOrder) {
+            const NewOrderMsg& a = fresh.new_order;
+            const NewOrderMsg& b = reused.new_order;
+            ASSERT_EQ(std::memcmp(&a.order_id, &b.order_id, sizeof a.order_id), 0) << "case " << i;
+            ASSERT_EQ(std::memcmp(&a.client_order_id, &b.client_order_id, sizeof a.client_order_id), 0) << "case " << i;
+            ASSERT_EQ(std::memcmp(&a.account, &b.account, sizeof a.account), 0) << "case " << i;
+            ASSERT_EQ(std::memcmp(&a.instrument, &b.instrument, sizeof a.instrument), 0) << "case " << i;
+        }
+    }
+    // A one-field command whose id ends the input: the copy cannot read a
+    // whole word past the id and must still decode it exactly.
+    for (std::size_t len : {0u, 1u, 7u, 8u, 9u, 15u, 16u, 63u}) {
+        std::vector<std::uint8_t> in = {0x0a, static_cast<std::uint8_t>(len)};
+        for (std::size_t k = 0; k < len; ++k) in.push_back(static_cast<std::uint8_t>('a' + k % 26));
+        OrderCommandMsg m;
+        codec.decode_command(in.data(), in.size(), 1, reused);
+        codec.decode_command(in.data(), in.size(), 1, m);
+        EXPECT_EQ(reused.command_id.view(), std::string_view(reinterpret_cast<const char*>(in.data()) + 2, len));
+        EXPECT_EQ(std::memcmp(&m.command_id, &reused.command_id, sizeof m.command_id), 0) << len;
+    }
+}

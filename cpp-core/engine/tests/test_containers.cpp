@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
+#include <deque>
 #include <map>
+#include <memory>
+#include <set>
 #include <random>
 #include "oms/engine/dedup.hpp"
 #include "oms/engine/fixed_string.hpp"
@@ -68,6 +71,46 @@ TEST(Dedup, EvictsOldestFifo) {
     ASSERT_NE(d.find(3), nullptr);
     EXPECT_EQ(*d.find(6), 60);
     EXPECT_EQ(d.size(), 4u);
+}
+
+// The bucketed index against a model (the last Capacity distinct keys),
+// with fingerprints crowded onto few home buckets so buckets overflow into
+// their neighbours and evictions clear entries other keys probed past.
+TEST(Dedup, MatchesFifoModelUnderBucketOverflow) {
+    struct Crowded {  // home bucket from 2 bits only: at most 4 of 32 buckets
+        Fp128 operator()(std::uint64_t k) const { return {U64Hash{}(k) & 3u, U64Hash{}(k ^ 0xABCDEFull)}; }
+    };
+    struct Spread {
+        Fp128 operator()(std::uint64_t k) const { return {U64Hash{}(k), U64Hash{}(k ^ 0xABCDEFull)}; }
+    };
+    auto run = [](auto& d, std::uint64_t seed) {
+        std::mt19937_64 g(seed);
+        std::deque<std::uint64_t> fifo;  // model: insertion order of remembered keys
+        std::set<std::uint64_t> live;
+        const std::size_t cap = d.capacity();
+        for (int i = 0; i < 20000; ++i) {
+            const std::uint64_t k = g() % 200;  // repeats: re-puts of live keys
+            const bool was = live.count(k) != 0;
+            ASSERT_EQ(d.find(k) != nullptr, was) << "step " << i << " key " << k;
+            d.put(k, static_cast<int>(k) + 1);
+            if (!was) {
+                if (fifo.size() == cap) { live.erase(fifo.front()); fifo.pop_front(); }
+                fifo.push_back(k);
+                live.insert(k);
+            }
+            ASSERT_EQ(d.size(), live.size());
+            if (i % 97 == 0)
+                for (std::uint64_t q = 0; q < 200; ++q) {
+                    const int* v = d.find(q);
+                    ASSERT_EQ(v != nullptr, live.count(q) != 0) << "step " << i << " key " << q;
+                    if (v) ASSERT_EQ(*v, static_cast<int>(q) + 1);
+                }
+        }
+    };
+    auto crowded = std::make_unique<DedupTable<std::uint64_t, int, 64, Crowded>>();
+    run(*crowded, 1);
+    auto spread = std::make_unique<DedupTable<std::uint64_t, int, 64, Spread>>();
+    run(*spread, 2);
 }
 
 TEST(SpscRing, SingleThreadFifoAndFull) {

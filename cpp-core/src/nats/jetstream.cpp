@@ -201,6 +201,18 @@ PullConsumer& PullConsumer::operator=(PullConsumer&& o) noexcept {
 }
 
 Status PullConsumer::fetch(std::vector<Msg>& out, int batch, std::chrono::milliseconds timeout) {
+  // nats.c before 3.8.1 (Debian ships 3.4.1) writes past its result array in
+  // natsSubscription_Fetch when more than half of `batch` is already queued
+  // in the subscription at entry: its loop then compares the count against
+  // the request's reduced batch and never stops at `batch` (nats-io/nats.c
+  // PR #749). Seen here as "malloc(): corrupted top size" aborts of oms-core
+  // under a 1M-message replay. Queued messages are therefore handed out one
+  // per call (batch 1 cannot overflow: at most one is taken before the loop,
+  // and a request for one more stops at one); a full batch is asked only of
+  // an empty queue, which nothing but an open pull request can refill, and a
+  // finished Fetch leaves none open.
+  int queued = 0;
+  if (batch > 1 && natsSubscription_GetPending(sub_, &queued, nullptr) == NATS_OK && queued > 0) batch = 1;
   natsMsgList list{nullptr, 0};
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = natsSubscription_Fetch(&list, sub_, batch, timeout.count(), &jerr);
