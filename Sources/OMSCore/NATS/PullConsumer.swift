@@ -107,6 +107,14 @@ public final class PullConsumer: @unchecked Sendable {
 
     public func fetchBlocking(batch: Int, timeout: Duration) throws -> [JetStreamMessage] {
         if closed.load(ordering: .acquiring) { return [] }
+        // nats.c before 3.8.1 (Debian ships 3.4.1) writes past Fetch's result array when more than
+        // half of `batch` is already queued in the subscription at entry (nats-io/nats.c PR #749):
+        // seen as "malloc(): invalid size" / "corrupted top size" aborts of oms-server and oms-core
+        // replaying 1M messages. Queued messages (late arrivals of an earlier request) are taken one
+        // per call — batch 1 cannot overflow — and a full batch is asked only of an empty queue.
+        var batch = batch
+        var queued: Int32 = 0
+        if batch > 1, natsSubscription_GetPending(sub, &queued, nil) == NATS_OK, queued > 0 { batch = 1 }
         var list = natsMsgList()
         var jerr = jsErrCode(0)
         let s = natsSubscription_Fetch(&list, sub, Int32(batch), max(timeout.milliseconds, 1), &jerr)
