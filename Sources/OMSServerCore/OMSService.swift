@@ -22,7 +22,9 @@ public struct JetStreamPublisher: CommandPublisher {
             g.addTask { try await body() }
             g.addTask { [timeout] in
                 try await Task.sleep(for: timeout)
-                throw RPCError(code: .unavailable, message: "JetStream did not acknowledge within \(timeout)")
+                // The command may still be stored (only its ack is late): a retry with the same client
+                // order id is deduplicated by JetStream and answers with the order's real state.
+                throw RPCError(code: .unavailable, message: "JetStream did not acknowledge within \(timeout); the order may have been accepted: resubmit with the same client_order_id to learn its state")
             }
             let r = try await g.next()!
             g.cancelAll()
