@@ -249,11 +249,7 @@ def main():
             if None in [cold] + restarts + tails:
                 failed = True
     finally:
-        stack.stop_all()
-        if failed or args.keep:
-            print(f"logs and data kept in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        stack.close(failed, args.keep)
     sys.exit(1 if failed else 0)
 
 

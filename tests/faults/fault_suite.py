@@ -170,6 +170,14 @@ class Stack:
             except Exception:
                 pass
 
+    def close(self, failed, keep):
+        """Stops every process; keeps the work dir (logs, data) on failure or when asked."""
+        self.stop_all()
+        if failed or keep:
+            print(f"logs and data kept in {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
     def sim(self, method, path, body=None):
         return http(method, f"http://127.0.0.1:{self.sim_port}{path}", body)
 
@@ -423,11 +431,7 @@ def main():
             print("  " + line)
         failed = verify(stack, flow, faults, pb, args, flow_s)
     finally:
-        stack.stop_all()
-        if failed or args.keep:
-            print(f"logs and data kept in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        stack.close(failed, args.keep)
     sys.exit(1 if failed else 0)
 
 
