@@ -163,6 +163,20 @@ def stream_counts(stack):
     return asyncio.run(go())
 
 
+def settled_counts(stack, published, timeout=120.0):
+    """Stream counts once JetStream has stored what was published (core publishes are stored
+    asynchronously), or once the total stops growing."""
+    t0, last, counts = time.monotonic(), -1, {}
+    while time.monotonic() - t0 < timeout:
+        counts = stream_counts(stack)
+        total = sum(counts.values())
+        if total >= published or total == last:
+            break
+        last = total
+        time.sleep(1.0)
+    return counts
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=f"{fs.ROOT}/.build/release")
@@ -198,7 +212,7 @@ def main():
         base_ns = time.time_ns() - 60 * 10**9  # recent: terminal orders are still in oms-server's TTL
         url = f"nats://127.0.0.1:{stack.nats_port}"
         n, secs = asyncio.run(publish(url, history(pb, 0, args.events, base_ns)))
-        counts = stream_counts(stack)
+        counts = settled_counts(stack, n)
         print(f"# Startup to ready with {n} events in the streams (published in {secs:.1f} s: "
               + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"); load {open('/proc/loadavg').read().split()[0]}")
         print(f"{'service':<14} {'cold (ms)':>10} {'restart (ms)':>14} {'tail +' + str(args.tail) + ' (ms)':>18}")
@@ -217,6 +231,7 @@ def main():
                     first += args.tail
                     print(f"published {args.tail} more events", flush=True)
         next_order = args.events  # order indexes past the history's, for the tails
+        stored = n
         for svc in services:
             def timed_start():
                 t0 = time.monotonic()
@@ -233,8 +248,10 @@ def main():
                 time.sleep(2.0)
             for _ in range(args.runs):
                 stack.kill9(svc)
-                asyncio.run(publish(url, history(pb, next_order, args.tail, base_ns)))
+                m, _ = asyncio.run(publish(url, history(pb, next_order, args.tail, base_ns)))
                 next_order += args.tail
+                stored += m
+                settled_counts(stack, stored)  # the tail is in the streams before the start is timed
                 tails.append(timed_start())
                 time.sleep(2.0)
             stack.kill9(svc)
