@@ -140,6 +140,11 @@ check "after restart: canceled order still CANCELED" 'wait_status "$rest_id" ORD
 # 7. The fill is in the archiver's trade log exactly once.
 for _ in $(seq 1 50); do n=$(cat "$tmp"/data/logs/*/*/*/trades.jsonl 2>/dev/null | grep -c "\"order_id\":\"$fill_id\""); [ "${n:-0}" -ge 1 ] && break; sleep 0.2; done
 check "fill archived once in trades.jsonl (found ${n:-0})" '[ "${n:-0}" = 1 ]'
+# ... and the other two kinds of archive files exist while trading: the month's P&L with the
+# fill's symbol, and an hourly state snapshot (the first one ~10 s after the archiver starts).
+for _ in $(seq 1 75); do ls "$tmp"/data/snapshots/*/*/*/*/state.json >/dev/null 2>&1 && grep -qs BTCUSDT "$tmp"/data/reports/*/*/pnl.csv && break; sleep 0.2; done
+check "pnl.csv has the fill's symbol" 'grep -qs BTCUSDT "$tmp"/data/reports/*/*/pnl.csv'
+check "an hourly snapshot state.json exists" 'ls "$tmp"/data/snapshots/*/*/*/*/state.json >/dev/null 2>&1'
 
 # 8. A risk limit changed over the API is enforced by the real oms-core (and shown by GetRiskLimits).
 #    Last: oms-core re-registers the static instruments on a reload (see the README).

@@ -97,7 +97,9 @@ public struct ArchiverService: Sendable {
     private func housekeeping(_ rt: OMSRuntime, _ shared: Shared) async {
         let dataDir = rt.config.storage.dataDir
         let interval = rt.config.storage.snapshotInterval
-        var lastSnapshot = ContinuousClock.now
+        // The first snapshot ~10 s after the start (once the replay has caught up), then every
+        // interval: a fresh deployment shows its state file within seconds, not after an hour.
+        var lastSnapshot = ContinuousClock.now - interval + .seconds(10)
         var lastRetention = ContinuousClock.now - .seconds(3600)
         defer {
             // On shutdown: a final snapshot and report, so a restart starts from here.
