@@ -600,6 +600,9 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
             case "WITHDRAW": .withdraw
             default: .snapshot
             }
+            // The event says funding was settled (cross: only B; isolated: B + that position) but not per symbol
+            // nor with a transaction id; /fapi/v1/income has both.
+            if a.reason == "FUNDING_FEE" { await publishFunding(eventTimeMs: E) }
             requestSnapshot("au.\(E)", reason)
         case .marginCall(let E):
             logger.warning("MARGIN_CALL from the venue")
@@ -674,6 +677,53 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         }
         await core.publish(update, subject: try? Subjects.positions(exchange: exchange, market: market), id: update.updateID)
         state.withLock { $0.snapshots += 1 }
+    }
+
+    /// How far around a FUNDING_FEE event the income history is read: settlement and event times differ by
+    /// moments, funding intervals by hours, so the window holds this settlement's payments only.
+    static let fundingWindowMs: Int64 = 60_000
+
+    /// One AccountUpdate (reason FUNDING) per payment found in /fapi/v1/income around `eventTimeMs`,
+    /// Nats-Msg-Id from the venue's tranId: the same payment seen again (a second event for the same
+    /// settlement, a reconnect) collapses in JetStream's duplicate window.
+    func publishFunding(eventTimeMs: Int64) async {
+        let incomes: [FuturesIncome]
+        do {
+            incomes = try rest.decode([FuturesIncome].self, try await rest.send(.GET, "/fapi/v1/income", [
+                ("incomeType", "FUNDING_FEE"), ("startTime", String(eventTimeMs - Self.fundingWindowMs)),
+                ("endTime", String(eventTimeMs + Self.fundingWindowMs)), ("limit", "1000")], security: .signed, weight: 30))
+        } catch {
+            logger.error("funding payments not read from /fapi/v1/income", metadata: ["event_time": "\(eventTimeMs)", "error": "\(error)"])
+            return
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        for update in Self.fundingUpdates(incomes, account: config.account, exchange: exchange, market: market, nowNs: now) {
+            await core.publish(update, subject: try? Subjects.positions(exchange: exchange, market: market), id: update.updateID)
+        }
+    }
+
+    /// Income entries → one update per FUNDING_FEE payment (other income types and unparsable amounts skipped).
+    static func fundingUpdates(_ incomes: [FuturesIncome], account: String, exchange: String, market: String, nowNs: Int64) -> [Oms_V1_AccountUpdate] {
+        incomes.compactMap { i in
+            guard i.incomeType == "FUNDING_FEE", !i.tranId.isEmpty, let amount = FixedPoint.decimal(i.income) else { return nil }
+            return Oms_V1_AccountUpdate.with { u in
+                u.updateID = "\(exchange).\(market).funding.\(i.tranId)"
+                u.account = account
+                u.exchange = exchange
+                u.market = market
+                u.reason = .funding
+                u.funding = [.with { f in
+                    f.account = account
+                    f.instrument = .with { $0.exchange = exchange; $0.market = market; $0.symbol = i.symbol }
+                    f.asset = i.asset
+                    f.amount = amount
+                    f.venueTransactionID = i.tranId
+                    f.tsNs = i.time * 1_000_000
+                }]
+                u.tsEventNs = i.time * 1_000_000
+                u.tsInitNs = nowNs
+            }
+        }
     }
 
     // MARK: reconciliation
