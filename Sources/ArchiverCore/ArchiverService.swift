@@ -39,7 +39,7 @@ public struct ArchiverService: Sendable {
                           lines: Counter(label: "archiver_trade_lines_total")) { m in
             guard let fill = try? Oms_V1_Fill(serializedBytes: m.payload) else { return nil }
             return [TradeRecord(fill: fill, streamSequence: m.delivery.streamSequence)]
-        } onCommitted: { seq in
+        } select: { $0 } onCommitted: { seq, _ in
             shared.state.withLock { $0.noteTrade(sequence: seq) }
         }
     }
@@ -48,18 +48,29 @@ public struct ArchiverService: Sendable {
     /// consumer is separate from the snapshot follower so the funding log keeps
     /// its own exactly-once checkpoint. Updates without funding only advance it.
     private func archiveFunding(_ rt: OMSRuntime, _ box: UncheckedBox<FundingArchive>, _ shared: Shared) async throws {
+        var archived = FundingRecord.archivedTransactionKeys(dataDir: box.value.dataDir)
         try await archive(rt, stream: "POSITIONS", durable: "archiver-funding", health: "funding-archive", box, shared,
                           lines: Counter(label: "archiver_funding_lines_total")) { m in
             guard let u = try? Oms_V1_AccountUpdate(serializedBytes: m.payload) else { return nil }
             return FundingRecord.records(of: u, streamSequence: m.delivery.streamSequence)
-        } onCommitted: { _ in }
+        } select: { records in
+            // A venue transaction already archived (or twice in this batch) is not written again.
+            var batch: Set<String> = []
+            return records.filter { r in
+                guard let k = r.transactionKey else { return true }
+                return !archived.contains(k) && batch.insert(k).inserted
+            }
+        } onCommitted: { _, written in
+            for r in written { if let k = r.transactionKey { archived.insert(k) } }
+        }
     }
 
     /// The exactly-once loop: fetch a batch → append the lines not yet on disk
     /// (fsync) → checkpoint → ack. On disk trouble nothing is acked.
     private func archive<R: ArchiveRecord>(_ rt: OMSRuntime, stream: String, durable: String, health: String,
                                            _ box: UncheckedBox<StreamArchive<R>>, _ shared: Shared, lines: Counter,
-                                           decode: (JetStreamMessage) -> [R]?, onCommitted: (UInt64) -> Void) async throws {
+                                           decode: (JetStreamMessage) -> [R]?, select: ([R]) -> [R],
+                                           onCommitted: (UInt64, [R]) -> Void) async throws {
         var spec = ConsumerSpec(durable: durable)
         spec.ackWait = .seconds(30)
         let consumer = try await rt.jetStream.pullConsumerWhenAvailable(stream: stream, spec)
@@ -86,13 +97,14 @@ public struct ArchiverService: Sendable {
                 }
                 records.append(contentsOf: decoded)
             }
+            let selected = select(records)
             do {
-                let written = try box.value.append(records)
+                let written = try box.value.append(selected)
                 try box.value.commit(upTo: maxSeq)
                 lines.increment(by: written)
                 skipped.increment(by: records.count - written)
                 if written > 0 { shared.reportDirty.store(true, ordering: .relaxed) }
-                onCommitted(maxSeq)
+                onCommitted(maxSeq, selected)
                 for m in batch { try? m.ack() }
                 rt.health.set(health, ok: true, detail: "checkpoint \(maxSeq)")
             } catch {

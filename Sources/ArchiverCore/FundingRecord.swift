@@ -55,6 +55,27 @@ public struct FundingRecord: ArchiveRecord, Equatable {
         }
     }
 
+    /// The payment's identity at the venue (Binance: tranId is unique per user and income type), or nil
+    /// when the venue gave none.
+    public var transactionKey: String? {
+        venueTransactionID.isEmpty ? nil : "\(venue).\(market)|\(account)|\(venueTransactionID)"
+    }
+
+    /// Transaction keys of every payment in the archive: a payment published again after JetStream's
+    /// duplicate window (a reconnect re-reading the income history) is still written once.
+    public static func archivedTransactionKeys(dataDir: String) -> Set<String> {
+        let logs = "\(dataDir)/logs"
+        guard let e = FileManager.default.enumerator(atPath: logs) else { return [] }
+        let decoder = JSONDecoder()
+        var keys: Set<String> = []
+        for case let rel as String in e where rel.hasSuffix("/" + fileName) {
+            for line in AppendOnlyLog.readLines("\(logs)/\(rel)") {
+                if let k = (try? decoder.decode(FundingRecord.self, from: Data(line.utf8)))?.transactionKey { keys.insert(k) }
+            }
+        }
+        return keys
+    }
+
     /// The line as written: sorted keys, no spaces, one line.
     public func jsonLine() throws -> Data {
         let encoder = JSONEncoder()

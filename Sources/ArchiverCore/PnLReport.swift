@@ -66,6 +66,7 @@ public struct PnLCalculator {
     private var lastPrice: [Key: Int64] = [:]
     private var info: [Key: InstrumentInfo] = [:]
     private var dayFunding: [Key: Int64] = [:]
+    private var fundingSeen: Set<String> = []
     private var currentDay: UTCDay?
     public private(set) var rows: [PnLRow] = []
     public var instruments: [String: InstrumentInfo] = [:]  // "exchange.market.SYMBOL"
@@ -96,6 +97,8 @@ public struct PnLCalculator {
     /// A funding payment: counted in the row of its day when it is paid in the
     /// instrument's quote asset (USDⓈ-M: the margin asset, as the P&L columns are).
     public mutating func add(_ f: FundingRecord) {
+        // A payment is counted once even if the log holds it twice (the archiver also skips it when writing).
+        if let k = f.transactionKey, !fundingSeen.insert(k).inserted { return }
         let day = f.day
         if let d = currentDay, d != day { closeDay(d) }
         currentDay = day

@@ -687,13 +687,18 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
     /// Nats-Msg-Id from the venue's tranId: the same payment seen again (a second event for the same
     /// settlement, a reconnect) collapses in JetStream's duplicate window.
     func publishFunding(eventTimeMs: Int64) async {
+        await publishFunding(fromMs: eventTimeMs - Self.fundingWindowMs, toMs: eventTimeMs + Self.fundingWindowMs)
+    }
+
+    /// Every FUNDING_FEE payment settled in [fromMs, toMs] (both inclusive, as Binance documents).
+    func publishFunding(fromMs: Int64, toMs: Int64) async {
         let incomes: [FuturesIncome]
         do {
             incomes = try rest.decode([FuturesIncome].self, try await rest.send(.GET, "/fapi/v1/income", [
-                ("incomeType", "FUNDING_FEE"), ("startTime", String(eventTimeMs - Self.fundingWindowMs)),
-                ("endTime", String(eventTimeMs + Self.fundingWindowMs)), ("limit", "1000")], security: .signed, weight: 30))
+                ("incomeType", "FUNDING_FEE"), ("startTime", String(fromMs)), ("endTime", String(toMs)), ("limit", "1000")],
+                security: .signed, weight: 30))
         } catch {
-            logger.error("funding payments not read from /fapi/v1/income", metadata: ["event_time": "\(eventTimeMs)", "error": "\(error)"])
+            logger.error("funding payments not read from /fapi/v1/income", metadata: ["from": "\(fromMs)", "to": "\(toMs)", "error": "\(error)"])
             return
         }
         let now = Int64(Date().timeIntervalSince1970 * 1e9)
@@ -749,6 +754,11 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
                                              commissionAsset: tr.commissionAsset, isMaker: tr.maker, timeMs: tr.time), venueID: venueID)
             }
         }
+        // Funding settled while the user stream was down has no FUNDING_FEE event to trigger the read. Payments
+        // published before carry the same tranId: JetStream collapses them within its duplicate window and the
+        // archiver skips a venue transaction id it already holds.
+        let now = rest.clock.nowMs()
+        await publishFunding(fromMs: now - config.reconcileLookback.milliseconds, toMs: now + Self.fundingWindowMs)
         requestSnapshot("reconcile.\(rest.clock.nowMs())", .reconcile)
         logger.info("reconciled", metadata: ["reason": "\(reason)", "symbols": "\(symbols.count)"])
     }

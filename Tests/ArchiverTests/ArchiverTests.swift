@@ -315,4 +315,20 @@ func fundingUpdate(_ payments: [(symbol: String, amount: Int64, tranId: String)]
         #expect(lines[1] == "2026-11-25,binance.futures,acct-main,BTCUSDT,0.00000000,2.40000000,-2.40000000,6000.00000000,1,0.10000,60000.00,0.00000000,USDT,-0.60000000,-3.00000000")
         #expect(lines[2] == "2026-11-26,binance.futures,acct-main,BTCUSDT,0.00000000,0.00000000,0.00000000,0.00000000,0,0.10000,60000.00,0.00000000,USDT,-0.35000000,-0.35000000")
     }
+
+    /// A payment published again after JetStream's duplicate window arrives under a new stream sequence:
+    /// the archive knows its tranId, and the report counts it once even if a log held it twice.
+    @Test func sameVenueTransactionCountsOnce() throws {
+        let dir = tempDir()
+        let a = try FundingArchive(dataDir: dir)
+        try a.append(FundingRecord.records(of: fundingUpdate([("BTCUSDT", -60_000_000, "f1")], ts: t0), streamSequence: 5))
+        try a.append(FundingRecord.records(of: fundingUpdate([("BTCUSDT", -60_000_000, "f1")], ts: t0), streamSequence: 9))  // as if not filtered
+        try a.commit(upTo: 9)
+        #expect(FundingRecord.archivedTransactionKeys(dataDir: dir) == ["binance.futures|acct-main|f1"])
+        let (path, _) = try PnLCalculator.writeMonthlyReport(dataDir: dir, year: 2026, month: 11)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        try #require(lines.count == 2)
+        #expect(lines[1].hasSuffix(",USDT,-0.60000000,-0.60000000"))
+    }
 }
+
