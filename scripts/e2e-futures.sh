@@ -74,9 +74,23 @@ check "reduce-only larger than the position REJECTED" 'wait_status "$over_id" OR
 over_why=$(ctl order "$over_id" | field "d['order'].get('reject_text','')")
 check "by oms-core's futures check: $over_why" 'case "$over_why" in *"reduce-only qty 0.020 > position 0.010"*) true;; *) false;; esac'
 
-# 2c. Funding: venue-sim's simulated time crosses a funding boundary with the long open (F = I > 0: the long
-#     pays). binance-futures reads the payment from /fapi/v1/income and publishes it on positions.binance.futures;
-#     the archiver writes it once to funding.jsonl; `archiver report` puts it in pnl.csv's funding column.
+# 3. A reduce-only sell closes the position.
+close_id=$(ctl submit sell BTCUSDT 0.01 --price 59000 --venue binance.futures --reduce-only --client-id fut-close-1 | field "d['order']['order_id']")
+check "reduce-only close FILLED" 'wait_status "$close_id" ORDER_STATUS_FILLED'
+pos=""; for _ in $(seq 1 6); do pos=$(posq); [ "${pos%% *}" = 0 ] && break; done
+check "position flat again ($pos)" '[ "${pos%% *}" = 0 ]'
+# 4. A reduce-only sell with nothing to reduce is rejected (by oms-core, before the venue's -2022).
+bad_id=$(ctl submit sell BTCUSDT 0.01 --price 59000 --venue binance.futures --reduce-only --client-id fut-bad-1 | field "d['order']['order_id']")
+check "reduce-only without a position REJECTED" 'wait_status "$bad_id" ORDER_STATUS_REJECTED'
+why=$(ctl order "$bad_id" | field "d['order'].get('reject_text','')")
+check "with a reason for the client: $why" '[ -n "$why" ]'
+
+# 5. Funding (last: the venue's clock jumps 8 h): a new long, then venue-sim's simulated time crosses a funding
+#    boundary (F = I > 0: the long pays). binance-futures reads the payment from /fapi/v1/income and publishes
+#    it on positions.binance.futures;
+#    the archiver writes it once to funding.jsonl; `archiver report` puts it in pnl.csv's funding column.
+fund_id=$(ctl submit buy BTCUSDT 0.01 --price 61000 --venue binance.futures --client-id fut-fund-1 | field "d['order']['order_id']")
+check "long for funding FILLED" 'wait_status "$fund_id" ORDER_STATUS_FILLED'
 curl -sf -X POST "http://127.0.0.1:$SIM_PORT/sim/futures/advance" -d '{"ms":28800000}' >/dev/null
 fund=""; for _ in $(seq 1 75); do fund=$(cat "$tmp"/data/logs/*/*/*/funding.jsonl 2>/dev/null); [ -n "$fund" ] && break; sleep 0.2; done
 sleep 1; fund=$(cat "$tmp"/data/logs/*/*/*/funding.jsonl 2>/dev/null)
@@ -95,17 +109,6 @@ print("ok" if rows and funding == Decimal(sys.argv[2]) and net_ok else "mismatch
 PY
 )
 check "pnl.csv funding column = the payment, net_pnl_incl_funding = net_pnl + funding ($pnl_funding)" '[ "${pnl_funding%% *}" = ok ]'
-
-# 3. A reduce-only sell closes the position.
-close_id=$(ctl submit sell BTCUSDT 0.01 --price 59000 --venue binance.futures --reduce-only --client-id fut-close-1 | field "d['order']['order_id']")
-check "reduce-only close FILLED" 'wait_status "$close_id" ORDER_STATUS_FILLED'
-pos=""; for _ in $(seq 1 6); do pos=$(posq); [ "${pos%% *}" = 0 ] && break; done
-check "position flat again ($pos)" '[ "${pos%% *}" = 0 ]'
-# 4. A reduce-only sell with nothing to reduce is rejected (by oms-core, before the venue's -2022).
-bad_id=$(ctl submit sell BTCUSDT 0.01 --price 59000 --venue binance.futures --reduce-only --client-id fut-bad-1 | field "d['order']['order_id']")
-check "reduce-only without a position REJECTED" 'wait_status "$bad_id" ORDER_STATUS_REJECTED'
-why=$(ctl order "$bad_id" | field "d['order'].get('reject_text','')")
-check "with a reason for the client: $why" '[ -n "$why" ]'
 
 [ $fail = 0 ] && echo "e2e futures: all checks passed" || echo "e2e futures: FAILED"
 exit $fail

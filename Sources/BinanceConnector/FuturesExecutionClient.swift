@@ -692,11 +692,17 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
 
     /// Every FUNDING_FEE payment settled in [fromMs, toMs] (both inclusive, as Binance documents).
     func publishFunding(fromMs: Int64, toMs: Int64) async {
+        let params = [("incomeType", "FUNDING_FEE"), ("startTime", String(fromMs)), ("endTime", String(toMs)), ("limit", "1000")]
         let incomes: [FuturesIncome]
         do {
-            incomes = try rest.decode([FuturesIncome].self, try await rest.send(.GET, "/fapi/v1/income", [
-                ("incomeType", "FUNDING_FEE"), ("startTime", String(fromMs)), ("endTime", String(toMs)), ("limit", "1000")],
-                security: .signed, weight: 30))
+            do {
+                incomes = try rest.decode([FuturesIncome].self, try await rest.send(.GET, "/fapi/v1/income", params, security: .signed, weight: 30))
+            } catch let e as BinanceError {
+                // -1021: our clock is off the venue's (e.g. the venue's time jumped); measure it again, retry once.
+                guard case .rejected(_, -1021, _) = e else { throw e }
+                try await rest.syncTime()
+                incomes = try rest.decode([FuturesIncome].self, try await rest.send(.GET, "/fapi/v1/income", params, security: .signed, weight: 30))
+            }
         } catch {
             logger.error("funding payments not read from /fapi/v1/income", metadata: ["from": "\(fromMs)", "to": "\(toMs)", "error": "\(error)"])
             return

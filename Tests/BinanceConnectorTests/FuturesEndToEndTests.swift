@@ -188,6 +188,7 @@ import VenueSimCore
         // 5. funding: simulated time crosses a funding boundary with the long open (F = I > 0: the long pays); the
         //    payment reaches positions.binance.futures with the venue's tranId and amount, once.
         f.advance(ms: f.fundingIntervalMs)
+        try await rest.syncTime()   // the venue's clock (serverTime and the recvWindow check) jumped with it
         let venueIncome = try rest.decode([FuturesIncome].self, try await rest.send(.GET, "/fapi/v1/income", [("incomeType", "FUNDING_FEE")],
                                                                                    security: .signed, weight: 30))
         let paid = try #require(venueIncome.last)
