@@ -406,6 +406,15 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
             let notional = try #require(Fixed.parse(notionalText))
             let im = try #require(Fixed.parse(imText))
             #expect(im.times(F("10")) == notional && im > F("590") && im < F("610"))
+            // Funding over HTTP: simulated time jumps 8 h; /fapi/v1/time and the recvWindow check move with it, so a
+            // wall-clock timestamp is now -1021 and one from serverTime passes; the long's payment is in the income history.
+            #expect(try await call(port, "POST", "/sim/futures/advance", body: #"{"ms":28800000}"#).status == 200)
+            let st = try #require((JSONReader.object(try await call(port, "GET", "/fapi/v1/time").body)?["serverTime"]).flatMap(JSONReader.scalarString).flatMap { Int64($0) })
+            #expect(st > nowMs() + 28_000_000)
+            #expect(code(try await call(port, "GET", "/fapi/v1/income?" + MiniHTTP.sign("incomeType=FUNDING_FEE", secret: "sa"), key: "ka")) == -1021)
+            let inc = try await call(port, "GET", "/fapi/v1/income?" + MiniHTTP.sign("incomeType=FUNDING_FEE", secret: "sa", timestamp: st), key: "ka")
+            let entries = try #require(try JSONSerialization.jsonObject(with: Data(inc.body.utf8)) as? [[String: Any]])
+            #expect(entries.count == 1 && entries.first?["symbol"] as? String == "BTCUSDT" && (entries.first?["income"] as? String)?.hasPrefix("-") == true)
             // listenKey lifecycle: API key only (no signature); PUT of a deleted key → -1125
             let lk = try await call(port, "POST", "/fapi/v1/listenKey", key: "ka")
             let k = try #require(JSONReader.object(lk.body)?["listenKey"] as? String)
