@@ -331,4 +331,3 @@ func fundingUpdate(_ payments: [(symbol: String, amount: Int64, tranId: String)]
         #expect(lines[1].hasSuffix(",USDT,-0.60000000,-0.60000000"))
     }
 }
-
