@@ -3,7 +3,9 @@
 # router, oms-server, binance-futures, each on free ports with a temp data dir; omsctl is the gRPC client.
 # Checks: the connector verified its leverage / margin settings, a market buy on binance.futures fills, the
 # position (leverage, margin type, liquidation price) appears on positions.binance.futures, a reduce-only sell
-# closes it, a resting limit is canceled, a reduce-only order with no position is rejected (by oms-core's risk check, before the venue's -2022). Exits non-zero on any failure.
+# closes it, a resting limit is canceled, a reduce-only order with no position is rejected (by oms-core's risk check, before the venue's -2022),
+# and a funding settlement (simulated time advanced 8 h) reaches the archiver's funding.jsonl once and pnl.csv's
+# funding column. Exits non-zero on any failure.
 #   BIN (default .build/debug), CORE (default cpp-core/build/oms-core)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +29,11 @@ sed -e "s#127.0.0.1:8765#127.0.0.1:$SIM_PORT#g" -e "s/^  grpc_port: .*/  grpc_po
 export OMS_NATS_URL=nats://127.0.0.1:$NATS_PORT OMS_DATA_DIR=$tmp/data OMS_HEARTBEAT_INTERVAL=200ms
 export BINANCE_FUTURES_API_KEY=demo-api-key-0000000000000000000000000000000000000000000000000002
 export BINANCE_FUTURES_API_SECRET=demo-secret-0000000000000000000000000000000000000000000000000002
-SERVICES="oms-core oms-server router binance-futures"
+SERVICES="oms-core oms-server router binance-futures archiver"
 for s in $SERVICES; do export "OMS_HTTP_PORT_$(echo $s | tr 'a-z-' 'A-Z_')=$(port)"; done
 start() { local s=$1 b=$2; "$b" --config "$tmp/config.yaml" >>"$tmp/$s.log" 2>&1 & pids+=($!); }
 start oms-core "$CORE"; start router "$BIN/router"; start binance-futures "$BIN/binance-futures"; start oms-server "$BIN/oms-server"
+start archiver "$BIN/archiver"
 ready() { local v="OMS_HTTP_PORT_$(echo $1 | tr 'a-z-' 'A-Z_')"; curl -sf -m 1 "http://127.0.0.1:${!v}/readyz" >/dev/null; }
 for _ in $(seq 1 150); do all=1; for s in $SERVICES; do ready $s || all=0; done; [ $all = 1 ] && break; sleep 0.2; done
 check "every service ready" '[ $all = 1 ]'
@@ -81,6 +84,31 @@ bad_id=$(ctl submit sell BTCUSDT 0.01 --price 59000 --venue binance.futures --re
 check "reduce-only without a position REJECTED" 'wait_status "$bad_id" ORDER_STATUS_REJECTED'
 why=$(ctl order "$bad_id" | field "d['order'].get('reject_text','')")
 check "with a reason for the client: $why" '[ -n "$why" ]'
+
+# 5. Funding (last: the venue's clock jumps 8 h): a new long, then venue-sim's simulated time crosses a funding
+#    boundary (F = I > 0: the long pays). binance-futures reads the payment from /fapi/v1/income and publishes
+#    it on positions.binance.futures;
+#    the archiver writes it once to funding.jsonl; `archiver report` puts it in pnl.csv's funding column.
+fund_id=$(ctl submit buy BTCUSDT 0.01 --price 61000 --venue binance.futures --client-id fut-fund-1 | field "d['order']['order_id']")
+check "long for funding FILLED" 'wait_status "$fund_id" ORDER_STATUS_FILLED'
+curl -sf -X POST "http://127.0.0.1:$SIM_PORT/sim/futures/advance" -d '{"ms":28800000}' >/dev/null
+fund=""; for _ in $(seq 1 75); do fund=$(cat "$tmp"/data/logs/*/*/*/funding.jsonl 2>/dev/null); [ -n "$fund" ] && break; sleep 0.2; done
+sleep 1; fund=$(cat "$tmp"/data/logs/*/*/*/funding.jsonl 2>/dev/null)
+check "funding payment archived once in funding.jsonl" '[ "$(echo "$fund" | grep -c "\"symbol\":\"BTCUSDT\"")" = 1 ]'
+famt=$(echo "$fund" | head -n1 | field "d['amount']" 2>/dev/null)
+check "the long paid funding: $famt USDT" 'case "$famt" in -0.0*[1-9]*|-[1-9]*) true;; *) false;; esac'
+fmonth=$(echo "$fund" | head -n1 | field "d['time'][:7]" 2>/dev/null)
+"$BIN/archiver" report --config "$tmp/config.yaml" --month "$fmonth" >>"$tmp/archiver.log" 2>&1
+pnl_funding=$(python3 - "$tmp/data/reports/${fmonth/-//}/pnl.csv" "$famt" <<'PY'
+import csv, sys
+from decimal import Decimal  # exact decimal strings, as pnl.csv writes them
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["venue"] == "binance.futures" and r["symbol"] == "BTCUSDT"]
+funding = sum((Decimal(r["funding"]) for r in rows), Decimal(0))
+net_ok = all(Decimal(r["net_pnl_incl_funding"]) == Decimal(r["net_pnl"]) + Decimal(r["funding"]) for r in rows)
+print("ok" if rows and funding == Decimal(sys.argv[2]) and net_ok else "mismatch", funding)
+PY
+)
+check "pnl.csv funding column = the payment, net_pnl_incl_funding = net_pnl + funding ($pnl_funding)" '[ "${pnl_funding%% *}" = ok ]'
 
 [ $fail = 0 ] && echo "e2e futures: all checks passed" || echo "e2e futures: FAILED"
 exit $fail

@@ -20,7 +20,7 @@ struct ArchiverCommand: AsyncParsableCommand {
     }
 
     struct Report: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Regenerate reports/YYYY/MM/pnl.csv for a month from the trade logs.")
+        static let configuration = CommandConfiguration(abstract: "Regenerate reports/YYYY/MM/pnl.csv for a month from the trade and funding logs.")
         @Option(help: "Path to the YAML config file.") var config: String = "configs/config.yaml"
         @Option(help: "Month as YYYY-MM, e.g. 2026-11.") var month: String
 

@@ -4,8 +4,9 @@ import Metrics
 import OMSCore
 import Synchronization
 
-/// The archiver's behaviour inside the common service host: three consumers
-/// (TRADES → trade logs exactly once; ORDERS and POSITIONS → the state that
+/// The archiver's behaviour inside the common service host: four consumers
+/// (TRADES → trade logs and POSITIONS' funding payments → funding logs, each
+/// exactly once; ORDERS and POSITIONS → the state that
 /// hourly snapshots hold), the monthly P&L report kept current, and retention.
 public struct ArchiverService: Sendable {
     public init() {}
@@ -13,14 +14,18 @@ public struct ArchiverService: Sendable {
     public func run(_ rt: OMSRuntime) async throws {
         let dataDir = rt.config.storage.dataDir
         let archive = try TradeArchive(dataDir: dataDir)
+        let funding = try FundingArchive(dataDir: dataDir)
         let shared = Shared(state: ArchiveState.latest(dataDir: dataDir)?.state ?? ArchiveState())
         rt.logger.info("archiver recovered", metadata: [
             "data_dir": "\(dataDir)", "trades_checkpoint": "\(archive.checkpoint.lastSequence)",
+            "funding_checkpoint": "\(funding.checkpoint.lastSequence)",
             "snapshot_sequences": "\(shared.state.withLock { $0.sequences })"])
         let archiveBox = UncheckedBox(archive)
+        let fundingBox = UncheckedBox(funding)
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.archiveTrades(rt, archiveBox, shared) }
+            group.addTask { try await self.archiveFunding(rt, fundingBox, shared) }
             group.addTask { try await self.followState(rt, stream: "ORDERS", durable: "archiver-orders", shared) }
             group.addTask { try await self.followState(rt, stream: "POSITIONS", durable: "archiver-positions", shared) }
             group.addTask { await self.housekeeping(rt, shared) }
@@ -30,12 +35,47 @@ public struct ArchiverService: Sendable {
     }
 
     private func archiveTrades(_ rt: OMSRuntime, _ box: UncheckedBox<TradeArchive>, _ shared: Shared) async throws {
-        var spec = ConsumerSpec(durable: "archiver-trades")
+        try await archive(rt, stream: "TRADES", durable: "archiver-trades", health: "trades-archive", box, shared,
+                          lines: Counter(label: "archiver_trade_lines_total")) { m in
+            guard let fill = try? Oms_V1_Fill(serializedBytes: m.payload) else { return nil }
+            return [TradeRecord(fill: fill, streamSequence: m.delivery.streamSequence)]
+        } select: { $0 } onCommitted: { seq, _ in
+            shared.state.withLock { $0.noteTrade(sequence: seq) }
+        }
+    }
+
+    /// Funding payments ride on POSITIONS (AccountUpdate.funding); this durable
+    /// consumer is separate from the snapshot follower so the funding log keeps
+    /// its own exactly-once checkpoint. Updates without funding only advance it.
+    private func archiveFunding(_ rt: OMSRuntime, _ box: UncheckedBox<FundingArchive>, _ shared: Shared) async throws {
+        var archived = FundingRecord.archivedTransactionKeys(dataDir: box.value.dataDir)
+        try await archive(rt, stream: "POSITIONS", durable: "archiver-funding", health: "funding-archive", box, shared,
+                          lines: Counter(label: "archiver_funding_lines_total")) { m in
+            guard let u = try? Oms_V1_AccountUpdate(serializedBytes: m.payload) else { return nil }
+            return FundingRecord.records(of: u, streamSequence: m.delivery.streamSequence)
+        } select: { records in
+            // A venue transaction already archived (or twice in this batch) is not written again.
+            var batch: Set<String> = []
+            return records.filter { r in
+                guard let k = r.transactionKey else { return true }
+                return !archived.contains(k) && batch.insert(k).inserted
+            }
+        } onCommitted: { _, written in
+            for r in written { if let k = r.transactionKey { archived.insert(k) } }
+        }
+    }
+
+    /// The exactly-once loop: fetch a batch → append the lines not yet on disk
+    /// (fsync) → checkpoint → ack. On disk trouble nothing is acked.
+    private func archive<R: ArchiveRecord>(_ rt: OMSRuntime, stream: String, durable: String, health: String,
+                                           _ box: UncheckedBox<StreamArchive<R>>, _ shared: Shared, lines: Counter,
+                                           decode: (JetStreamMessage) -> [R]?, select: ([R]) -> [R],
+                                           onCommitted: (UInt64, [R]) -> Void) async throws {
+        var spec = ConsumerSpec(durable: durable)
         spec.ackWait = .seconds(30)
-        let consumer = try await rt.jetStream.pullConsumerWhenAvailable(stream: "TRADES", spec)
-        let lines = Counter(label: "archiver_trade_lines_total")
+        let consumer = try await rt.jetStream.pullConsumerWhenAvailable(stream: stream, spec)
         let skipped = Counter(label: "archiver_duplicates_skipped_total")
-        rt.health.set("trades-archive", ok: true, detail: "checkpoint \(box.value.checkpoint.lastSequence)")
+        rt.health.set(health, ok: true, detail: "checkpoint \(box.value.checkpoint.lastSequence)")
         while !Task.isCancelled {
             let batch: [JetStreamMessage]
             do {
@@ -45,30 +85,32 @@ public struct ArchiverService: Sendable {
                 continue
             }
             guard !batch.isEmpty else { continue }
-            var records: [TradeRecord] = []
+            var records: [R] = []
             var maxSeq: UInt64 = 0
             for m in batch {
                 maxSeq = max(maxSeq, m.delivery.streamSequence)
-                guard let fill = try? Oms_V1_Fill(serializedBytes: m.payload) else {
-                    rt.logger.error("undecodable fill; terminated", metadata: ["subject": "\(m.subject)", "seq": "\(m.delivery.streamSequence)"])
+                guard let decoded = decode(m) else {
+                    rt.logger.error("undecodable message; terminated", metadata: ["stream": "\(stream)", "subject": "\(m.subject)",
+                                                                                  "seq": "\(m.delivery.streamSequence)"])
                     try? m.term()
                     continue
                 }
-                records.append(TradeRecord(fill: fill, streamSequence: m.delivery.streamSequence))
+                records.append(contentsOf: decoded)
             }
+            let selected = select(records)
             do {
-                let written = try box.value.append(records)
+                let written = try box.value.append(selected)
                 try box.value.commit(upTo: maxSeq)
                 lines.increment(by: written)
                 skipped.increment(by: records.count - written)
                 if written > 0 { shared.reportDirty.store(true, ordering: .relaxed) }
-                shared.state.withLock { $0.noteTrade(sequence: maxSeq) }
+                onCommitted(maxSeq, selected)
                 for m in batch { try? m.ack() }
-                rt.health.set("trades-archive", ok: true, detail: "checkpoint \(maxSeq)")
+                rt.health.set(health, ok: true, detail: "checkpoint \(maxSeq)")
             } catch {
                 // Disk trouble: do not ack; the messages come back after AckWait.
-                rt.health.set("trades-archive", ok: false, detail: "\(error)")
-                rt.logger.error("writing trade log failed", metadata: ["error": "\(error)"])
+                rt.health.set(health, ok: false, detail: "\(error)")
+                rt.logger.error("writing archive log failed", metadata: ["stream": "\(stream)", "error": "\(error)"])
                 for m in batch { try? m.nak(delay: .seconds(1)) }
                 try await Task.sleep(for: .seconds(1))
             }
@@ -144,7 +186,7 @@ final class Shared: Sendable {
     init(state: ArchiveState) { self.state = Mutex(state) }
 }
 
-/// TradeArchive is used by one task only; the box lets it cross into that task.
+/// Each archive is used by one task only; the box lets it cross into that task.
 final class UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

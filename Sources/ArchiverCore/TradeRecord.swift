@@ -4,7 +4,12 @@ import OMSCore
 /// One line of `logs/YYYY/MM/DD/trades.jsonl`: a fill as the desk reads it.
 /// Amounts are decimal strings (exact); `stream_seq` is the TRADES stream
 /// sequence, which makes every line identifiable for exactly-once recovery.
-public struct TradeRecord: Codable, Sendable, Equatable {
+public struct TradeRecord: ArchiveRecord, Equatable {
+    public static let fileName = "trades.jsonl"
+    public static let checkpointName = "trades"
+    public var lineIndex: Int { 0 }
+    public var timeNs: Int64 { venueTimeNs }
+
     public var venue: String
     public var market: String
     public var symbol: String
@@ -66,8 +71,6 @@ public struct TradeRecord: Codable, Sendable, Equatable {
         data.append(0x0A)
         return data
     }
-
-    public var day: UTCDay { UTCDay(nanos: venueTimeNs) }
 }
 
 /// A calendar day in UTC (file layout is by UTC trade date).

@@ -622,6 +622,9 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
             case "WITHDRAW": .withdraw
             default: .snapshot
             }
+            // The event says funding was settled (cross: only B; isolated: B + that position) but not per symbol
+            // nor with a transaction id; /fapi/v1/income has both.
+            if a.reason == "FUNDING_FEE" { await publishFunding(eventTimeMs: E) }
             requestSnapshot("au.\(E)", reason)
         case .marginCall(let E):
             logger.warning("MARGIN_CALL from the venue")
@@ -698,6 +701,64 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         state.withLock { $0.snapshots += 1 }
     }
 
+    /// How far around a FUNDING_FEE event the income history is read: settlement and event times differ by
+    /// moments, funding intervals by hours, so the window holds this settlement's payments only.
+    static let fundingWindowMs: Int64 = 60_000
+
+    /// One AccountUpdate (reason FUNDING) per payment found in /fapi/v1/income around `eventTimeMs`,
+    /// Nats-Msg-Id from the venue's tranId: the same payment seen again (a second event for the same
+    /// settlement, a reconnect) collapses in JetStream's duplicate window.
+    func publishFunding(eventTimeMs: Int64) async {
+        await publishFunding(fromMs: eventTimeMs - Self.fundingWindowMs, toMs: eventTimeMs + Self.fundingWindowMs)
+    }
+
+    /// Every FUNDING_FEE payment settled in [fromMs, toMs] (both inclusive, as Binance documents).
+    func publishFunding(fromMs: Int64, toMs: Int64) async {
+        let params = [("incomeType", "FUNDING_FEE"), ("startTime", String(fromMs)), ("endTime", String(toMs)), ("limit", "1000")]
+        let incomes: [FuturesIncome]
+        do {
+            do {
+                incomes = try rest.decode([FuturesIncome].self, try await rest.send(.GET, "/fapi/v1/income", params, security: .signed, weight: 30))
+            } catch let e as BinanceError {
+                // -1021: our clock is off the venue's (e.g. the venue's time jumped); measure it again, retry once.
+                guard case .rejected(_, -1021, _) = e else { throw e }
+                try await rest.syncTime()
+                incomes = try rest.decode([FuturesIncome].self, try await rest.send(.GET, "/fapi/v1/income", params, security: .signed, weight: 30))
+            }
+        } catch {
+            logger.error("funding payments not read from /fapi/v1/income", metadata: ["from": "\(fromMs)", "to": "\(toMs)", "error": "\(error)"])
+            return
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        for update in Self.fundingUpdates(incomes, account: config.account, exchange: exchange, market: market, nowNs: now) {
+            await core.publish(update, subject: try? Subjects.positions(exchange: exchange, market: market), id: update.updateID)
+        }
+    }
+
+    /// Income entries → one update per FUNDING_FEE payment (other income types and unparsable amounts skipped).
+    static func fundingUpdates(_ incomes: [FuturesIncome], account: String, exchange: String, market: String, nowNs: Int64) -> [Oms_V1_AccountUpdate] {
+        incomes.compactMap { i in
+            guard i.incomeType == "FUNDING_FEE", !i.tranId.isEmpty, let amount = FixedPoint.decimal(i.income) else { return nil }
+            return Oms_V1_AccountUpdate.with { u in
+                u.updateID = "\(exchange).\(market).funding.\(i.tranId)"
+                u.account = account
+                u.exchange = exchange
+                u.market = market
+                u.reason = .funding
+                u.funding = [.with { f in
+                    f.account = account
+                    f.instrument = .with { $0.exchange = exchange; $0.market = market; $0.symbol = i.symbol }
+                    f.asset = i.asset
+                    f.amount = amount
+                    f.venueTransactionID = i.tranId
+                    f.tsNs = i.time * 1_000_000
+                }]
+                u.tsEventNs = i.time * 1_000_000
+                u.tsInitNs = nowNs
+            }
+        }
+    }
+
     // MARK: reconciliation
 
     /// Open orders and recent trades from the venue against the OMS view; publishes what is missing.
@@ -721,6 +782,11 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
                                              commissionAsset: tr.commissionAsset, isMaker: tr.maker, timeMs: tr.time), venueID: venueID)
             }
         }
+        // Funding settled while the user stream was down has no FUNDING_FEE event to trigger the read. Payments
+        // published before carry the same tranId: JetStream collapses them within its duplicate window and the
+        // archiver skips a venue transaction id it already holds.
+        let now = rest.clock.nowMs()
+        await publishFunding(fromMs: now - config.reconcileLookback.milliseconds, toMs: now + Self.fundingWindowMs)
         requestSnapshot("reconcile.\(rest.clock.nowMs())", .reconcile)
         logger.info("reconciled", metadata: ["reason": "\(reason)", "symbols": "\(symbols.count)"])
     }

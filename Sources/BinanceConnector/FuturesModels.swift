@@ -101,6 +101,31 @@ public struct FuturesAlgoResponse: Decodable, Sendable, Equatable {
     public var updateTime: Int64?
 }
 
+/// GET /fapi/v1/income entry. USDⓈ-M sends `tranId` as a number, portfolio margin as a string: both accepted.
+public struct FuturesIncome: Decodable, Sendable, Equatable {
+    public var symbol: String
+    public var incomeType: String
+    public var income: String
+    public var asset: String
+    public var time: Int64
+    public var tranId: String
+    enum CodingKeys: String, CodingKey { case symbol, incomeType, income, asset, time, tranId }
+
+    public init(symbol: String, incomeType: String, income: String, asset: String, time: Int64, tranId: String) {
+        self.symbol = symbol; self.incomeType = incomeType; self.income = income; self.asset = asset; self.time = time; self.tranId = tranId
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        symbol = try c.decodeIfPresent(String.self, forKey: .symbol) ?? ""
+        incomeType = try c.decode(String.self, forKey: .incomeType)
+        income = try c.decode(String.self, forKey: .income)
+        asset = try c.decode(String.self, forKey: .asset)
+        time = try c.decode(Int64.self, forKey: .time)
+        if let n = try? c.decode(Int64.self, forKey: .tranId) { tranId = String(n) } else { tranId = try c.decode(String.self, forKey: .tranId) }
+    }
+}
+
 public struct ListenKeyResponse: Decodable, Sendable { public var listenKey: String }
 
 /// Futures user data stream events (`/private/ws/<listenKey>`).

@@ -239,8 +239,10 @@ public final class VenueAPI: @unchecked Sendable {
 
     // MARK: authentication
 
-    /// Verifies key, signature and timestamp. `payload` is what was signed.
-    public func authenticate(apiKey: String?, payload: String, signature: String?, timestamp: String?, recvWindow: String?) throws(APIError) -> Int {
+    /// Verifies key, signature and timestamp. `payload` is what was signed. `clockMs`: the venue clock the
+    /// timestamp is checked against when it is not the wall clock (futures: simulated time, as its serverTime).
+    public func authenticate(apiKey: String?, payload: String, signature: String?, timestamp: String?, recvWindow: String?,
+                             clockMs: Int64? = nil) throws(APIError) -> Int {
         guard let key = apiKey, !key.isEmpty else { throw APIError.apiKeyFormat }
         guard let acc = engine.accountIndex(apiKey: key) else { throw APIError.rejectedKey }
         guard let sig = signature, !sig.isEmpty else { throw APIError.mandatory("signature") }
@@ -249,11 +251,11 @@ public final class VenueAPI: @unchecked Sendable {
         if let secret = engine.secret(of: acc) { ok = Signer.verifyHMAC(secret: secret, payload: payload, signature: sig) }
         if !ok, let k = engine.edKey(of: acc) { ok = Signer.verifyEd25519(publicKey: k, payload: payload, signatureBase64: sig) }
         if !ok { throw APIError.badSignature }
-        try checkTimestamp(ts, recvWindow)
+        try checkTimestamp(ts, recvWindow, clockMs: clockMs)
         return acc
     }
 
-    public func checkTimestamp(_ ts: String, _ recvWindow: String?) throws(APIError) {
+    public func checkTimestamp(_ ts: String, _ recvWindow: String?, clockMs: Int64? = nil) throws(APIError) {
         guard var t = Int64(ts) else { throw APIError.illegal("timestamp", "^[0-9]{1,20}$") }
         if t > 100_000_000_000_000 { t /= 1000 }  // microseconds
         var window: Int64 = 5000
@@ -262,7 +264,7 @@ public final class VenueAPI: @unchecked Sendable {
             if f > Fixed(60000) { throw APIError.badRecvWindow }
             window = f.raw / Fixed.scale
         }
-        let now = nowMs()
+        let now = clockMs ?? nowMs()
         if !(t < now + 1000 && now - t <= window) { throw APIError.recvWindow }
     }
 }

@@ -177,6 +177,10 @@ extension VenueAPI {
         let userTrades = ep(.signed, { _ in 5 }) { p, acc throws(APIError) in
             try f.userTrades(account: acc, symbol: p.required("symbol"), orderId: p.int("orderId"), limit: try VenueAPI.flimit(p, 500, 1000))
         }
+        let income = ep(.signed, { _ in 30 }) { p, acc throws(APIError) in
+            try f.income(account: acc, symbol: p["symbol"], incomeType: p["incomeType"], startTime: p.int("startTime"), endTime: p.int("endTime"),
+                         limit: try VenueAPI.flimit(p, 100, 1000))
+        }
         let algoNew = ep(.signed, order: true, { _ in 0 }) { p, acc throws(APIError) in try f.placeAlgo(account: acc, VenueAPI.parseAlgoOrder(p)) }
         let algoCancel = ep(.signed, { _ in 1 }) { p, acc throws(APIError) in
             try f.cancelAlgo(account: acc, algoId: p.int("algoId"), clientAlgoId: p["clientAlgoId"])
@@ -255,6 +259,7 @@ extension VenueAPI {
             "POST /fapi/v1/order": newOrder, "PUT /fapi/v1/order": modify, "POST /fapi/v1/order/test": testOrder, "DELETE /fapi/v1/order": cancel,
             "GET /fapi/v1/order": query, "GET /fapi/v1/openOrder": openOrder, "GET /fapi/v1/openOrders": openOrders,
             "DELETE /fapi/v1/allOpenOrders": cancelAll, "GET /fapi/v1/allOrders": allOrders, "GET /fapi/v1/userTrades": userTrades,
+            "GET /fapi/v1/income": income,
             "POST /fapi/v1/algoOrder": algoNew, "DELETE /fapi/v1/algoOrder": algoCancel, "GET /fapi/v1/algoOrder": algoQuery,
             "GET /fapi/v1/openAlgoOrders": algoOpen, "GET /fapi/v1/allAlgoOrders": algoAll, "DELETE /fapi/v1/algoOpenOrders": algoCancelAll,
             "POST /fapi/v1/leverage": leverage, "POST /fapi/v1/marginType": marginType,

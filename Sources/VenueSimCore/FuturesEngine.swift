@@ -86,11 +86,22 @@ final class FAccount {
     var byClientId: [String: Order] = [:]
     var algos: [Int64: AlgoOrder] = [:]
     var trades: [Int: [FTrade]] = [:]
+    var income: [FIncome] = []           // GET /fapi/v1/income, oldest first
     var listenKey: String? = nil
     var listenKeyExpiry: Int64 = 0
     var lastMarginCall: Int64 = 0
     var updateTime: Int64 = 0
     init(idx: Int) { self.idx = idx }
+}
+
+/// One entry of the income history (only FUNDING_FEE is recorded so far).
+struct FIncome {
+    var symbol: Int
+    var type: String
+    var income: Fixed                     // signed: > 0 received, < 0 paid
+    var asset: String
+    var time: Int64
+    var tranId: Int64
 }
 
 public struct FSymbol: Sendable {
@@ -165,6 +176,8 @@ public final class FuturesEngine: @unchecked Sendable {
     /// Simulated time = wall clock + offset (POST /sim/futures/advance moves it; funding follows it).
     public private(set) var clockOffset: Int64 = 0
     var lastFundingSlot: Int64 = 0
+    /// Income transaction ids ("tranId is unique in the same incomeType for a user"; here unique per venue).
+    var nextTranId: Int64 = 9_689_322_392
     var lastFundingRate: [Fixed] = []
     let interest: Fixed
     let marginCallRatio: Fixed
@@ -863,6 +876,24 @@ public final class FuturesEngine: @unchecked Sendable {
         ]) })
     }
 
+    /// GET /fapi/v1/income: startTime/endTime inclusive; without either, the last 7 days; more than `limit`
+    /// entries in the window → the first `limit` from startTime (Binance's documented behaviour).
+    public func income(account: Int, symbol: String?, incomeType: String?, startTime: Int64?, endTime: Int64?, limit: Int) throws(APIError) -> J {
+        let sym: Int?
+        if let symbol { guard let s = self.symbol(symbol) else { throw APIError.invalidSymbol }; sym = s } else { sym = nil }
+        lock.lock(); defer { lock.unlock() }
+        let from = startTime ?? (endTime == nil ? now - 7 * 86_400_000 : Int64.min)
+        let to = endTime ?? Int64.max
+        let list = accounts[account].income.filter { e in
+            (sym == nil || e.symbol == sym) && (incomeType == nil || e.type == incomeType) && e.time >= from && e.time <= to
+        }
+        let page = startTime == nil && endTime == nil ? Array(list.suffix(limit)) : Array(list.prefix(limit))
+        return .arr(page.map { e in .obj([
+            ("symbol", .str(symbols[e.symbol].spec.name)), ("incomeType", .str(e.type)), ("income", .s(e.income)), ("asset", .str(e.asset)),
+            ("info", .str(e.type)), ("time", .int(e.time)), ("tranId", .int(e.tranId)), ("tradeId", .str("")),
+        ]) })
+    }
+
     // MARK: algo (conditional) orders
 
     public func placeAlgo(account: Int, _ r: NewAlgoOrder) throws(APIError) -> J {
@@ -1425,6 +1456,8 @@ public final class FuturesEngine: @unchecked Sendable {
                     else { a.wallet[asset, default: .zero] -= fee }
                     paid[asset, default: .zero] -= fee
                     touched.append((sym, PositionSide.allCases[k % 3]))
+                    a.income.append(FIncome(symbol: sym, type: "FUNDING_FEE", income: .zero - fee, asset: asset, time: now, tranId: nextTranId))
+                    nextTranId += 1
                 }
                 if !touched.isEmpty { a.updateTime = now; accountUpdate(a, reason: "FUNDING_FEE", syms: touched, balanceChange: paid) }
             }

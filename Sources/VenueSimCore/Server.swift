@@ -80,8 +80,11 @@ public final class VenueServer: @unchecked Sendable {
             if ep.security == .signed {
                 let (payload, sig) = Signer.restPayload(query: query, body: bodyText)
                 let key = request.headers[HTTPField.Name("X-MBX-APIKEY")!]
+                // /fapi reports simulated time as serverTime (POST /sim/futures/advance moves it): a client synced
+                // to it must pass the recvWindow check against the same clock.
                 account = try api.authenticate(apiKey: key, payload: payload, signature: sig,
-                                               timestamp: params["timestamp"], recvWindow: params["recvWindow"])
+                                               timestamp: params["timestamp"], recvWindow: params["recvWindow"],
+                                               clockMs: request.uri.path.hasPrefix("/fapi") ? api.futures.fnow() : nil)
             } else if ep.security == .apiKey {
                 let key = request.headers[HTTPField.Name("X-MBX-APIKEY")!]
                 guard let k = key, !k.isEmpty else { throw APIError.apiKeyFormat }

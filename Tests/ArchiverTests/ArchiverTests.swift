@@ -164,8 +164,8 @@ let t0: Int64 = 1_795_600_800 * 1_000_000_000
         try #require(lines.count == 3)
         #expect(lines[0] == Substring(PnLCalculator.csvHeader))
         // realised +100, fees 12 (0.0002 BTC at 60000) + 6.1, volume 12000 + 6100, position 0.1 marked at 61000 -> unrealised +100
-        #expect(lines[1] == "2026-11-25,binance.spot,acct-main,BTCUSDT,100.00000000,18.10000000,81.90000000,18100.00000000,2,0.10000,61000.00,100.00000000,USDT")
-        #expect(lines[2] == "2026-11-26,binance.spot,acct-main,BTCUSDT,-100.00000000,0.00000000,-100.00000000,5900.00000000,1,0.00000,59000.00,0.00000000,USDT")
+        #expect(lines[1] == "2026-11-25,binance.spot,acct-main,BTCUSDT,100.00000000,18.10000000,81.90000000,18100.00000000,2,0.10000,61000.00,100.00000000,USDT,0.00000000,81.90000000")
+        #expect(lines[2] == "2026-11-26,binance.spot,acct-main,BTCUSDT,-100.00000000,0.00000000,-100.00000000,5900.00000000,1,0.00000,59000.00,0.00000000,USDT,0.00000000,-100.00000000")
     }
 
     @Test func retentionKeepsCurrentFiles() throws {
@@ -210,5 +210,124 @@ let t0: Int64 = 1_795_600_800 * 1_000_000_000
         #expect(restored.state.openOrders.keys.sorted() == ["O-1"])
         #expect(restored.state.balances.values.first?.free == "1000.00")
         #expect(restored.state.sequences == ["ORDERS": 8, "POSITIONS": 3])
+    }
+}
+
+/// An AccountUpdate carrying funding payments, as binance-futures publishes them.
+func fundingUpdate(_ payments: [(symbol: String, amount: Int64, tranId: String)], ts: Int64) -> Oms_V1_AccountUpdate {
+    var u = Oms_V1_AccountUpdate()
+    u.account = "acct-main"
+    u.exchange = "binance"
+    u.market = "futures"
+    u.reason = .funding
+    u.tsEventNs = ts
+    u.funding = payments.map { p in
+        var f = Oms_V1_FundingPayment()
+        f.account = "acct-main"
+        f.instrument.exchange = "binance"
+        f.instrument.market = "futures"
+        f.instrument.symbol = p.symbol
+        f.asset = "USDT"
+        f.amount.mantissa = p.amount
+        f.amount.scale = 8
+        f.venueTransactionID = p.tranId
+        f.tsNs = ts
+        return f
+    }
+    return u
+}
+
+@Suite struct FundingArchiveTests {
+    @Test func fundingLineCarriesSignedAmountAndTransactionID() throws {
+        let dir = tempDir()
+        let a = try FundingArchive(dataDir: dir)
+        let records = FundingRecord.records(of: fundingUpdate([("BTCUSDT", -1_234_567, "9689322392")], ts: t0), streamSequence: 41)
+        #expect(try a.append(records) == 1)
+        try a.commit(upTo: 41)
+        let lines = AppendOnlyLog.readLines("\(dir)/logs/2026/11/25/funding.jsonl")
+        try #require(lines.count == 1)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(obj["amount"] as? String == "-0.01234567" && obj["asset"] as? String == "USDT")
+        #expect(obj["symbol"] as? String == "BTCUSDT" && obj["venue"] as? String == "binance" && obj["market"] as? String == "futures")
+        #expect(obj["venue_transaction_id"] as? String == "9689322392" && obj["stream_seq"] as? Int == 41 && obj["line_index"] as? Int == 0)
+        #expect(obj["time"] as? String == "2026-11-25T10:00:00.000000000Z")
+        // An update without funding (a trade or snapshot) writes nothing.
+        var plain = Oms_V1_AccountUpdate()
+        plain.reason = .trade
+        #expect(FundingRecord.records(of: plain, streamSequence: 42).isEmpty)
+    }
+
+    @Test func crashAfterFsyncThenTornLineThenRedeliveryWritesEachPaymentOnce() throws {
+        let dir = tempDir()
+        let path = "\(dir)/logs/2026/11/25/funding.jsonl"
+        let two = fundingUpdate([("BTCUSDT", -500, "t-1"), ("ETHUSDT", 700, "t-2")], ts: t0)
+        do {
+            let a = try FundingArchive(dataDir: dir)
+            try a.append(FundingRecord.records(of: fundingUpdate([("BTCUSDT", -100, "t-0")], ts: t0), streamSequence: 1))
+            try a.commit(upTo: 1)
+            // Message 2 (two payments) reaches the disk; the process dies before the checkpoint, with the
+            // second payment's line torn.
+            try a.append(FundingRecord.records(of: two, streamSequence: 2))
+        }
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text.removeLast(20)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        let b = try FundingArchive(dataDir: dir)
+        #expect(b.checkpoint.lastSequence == 1)
+        #expect(b.contains(sequence: 2, index: 0) && !b.contains(sequence: 2, index: 1))
+        // JetStream redelivers message 2 (never acked) and delivers 3; message 1 comes again too.
+        var again = FundingRecord.records(of: two, streamSequence: 2)
+        again += FundingRecord.records(of: fundingUpdate([("BTCUSDT", -300, "t-3")], ts: t0 + 1), streamSequence: 3)
+        again += FundingRecord.records(of: fundingUpdate([("BTCUSDT", -100, "t-0")], ts: t0), streamSequence: 1)
+        #expect(try b.append(again) == 2)
+        try b.commit(upTo: 3)
+        let ids = AppendOnlyLog.readLines(path).compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["venue_transaction_id"] as? String
+        }
+        #expect(ids == ["t-0", "t-1", "t-2", "t-3"])
+        // A restart after the checkpoint skips all of it.
+        let c = try FundingArchive(dataDir: dir)
+        #expect(try c.append(again) == 0)
+        #expect(FundingArchive.records(dataDir: dir, year: 2026, month: 11).map(\.amount) == ["-0.00000100", "-0.00000500", "0.00000700", "-0.00000300"])
+    }
+
+    @Test func reportHasFundingAndNetPerDayVenueSymbol() throws {
+        let dir = tempDir()
+        let trades = try TradeArchive(dataDir: dir)
+        let funding = try FundingArchive(dataDir: dir)
+        let day2 = t0 + 86_400 * 1_000_000_000
+        var buy = fill("1", side: .buy, px: 6_000_000, qty: 10_000, fee: 240_000_000, ts: t0)  // 0.1 @ 60000, fee 2.4 USDT
+        buy.instrument.market = "futures"
+        try trades.append([TradeRecord(fill: buy, streamSequence: 1)])
+        try trades.commit(upTo: 1)
+        // Day 1: the long pays 0.6 USDT at 16:00; day 2 (no trades): pays 0.6 at 00:00 and receives 0.25 at 08:00.
+        let h = Int64(3_600) * 1_000_000_000
+        try funding.append(FundingRecord.records(of: fundingUpdate([("BTCUSDT", -60_000_000, "f1")], ts: t0 + 6 * h), streamSequence: 10))
+        try funding.append(FundingRecord.records(of: fundingUpdate([("BTCUSDT", -60_000_000, "f2")], ts: day2 - 10 * h), streamSequence: 11))
+        try funding.append(FundingRecord.records(of: fundingUpdate([("BTCUSDT", 25_000_000, "f3")], ts: day2 - 2 * h), streamSequence: 12))
+        try funding.commit(upTo: 12)
+        let (path, rows) = try PnLCalculator.writeMonthlyReport(dataDir: dir, year: 2026, month: 11)
+        #expect(rows == 2)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        try #require(lines.count == 3)
+        #expect(lines[0].hasSuffix(",quote_asset,funding,net_pnl_incl_funding"))
+        // net_pnl keeps its meaning (realised − fees); net_pnl_incl_funding = realised − fees + funding.
+        #expect(lines[1] == "2026-11-25,binance.futures,acct-main,BTCUSDT,0.00000000,2.40000000,-2.40000000,6000.00000000,1,0.10000,60000.00,0.00000000,USDT,-0.60000000,-3.00000000")
+        #expect(lines[2] == "2026-11-26,binance.futures,acct-main,BTCUSDT,0.00000000,0.00000000,0.00000000,0.00000000,0,0.10000,60000.00,0.00000000,USDT,-0.35000000,-0.35000000")
+    }
+
+    /// A payment published again after JetStream's duplicate window arrives under a new stream sequence:
+    /// the archive knows its tranId, and the report counts it once even if a log held it twice.
+    @Test func sameVenueTransactionCountsOnce() throws {
+        let dir = tempDir()
+        let a = try FundingArchive(dataDir: dir)
+        try a.append(FundingRecord.records(of: fundingUpdate([("BTCUSDT", -60_000_000, "f1")], ts: t0), streamSequence: 5))
+        try a.append(FundingRecord.records(of: fundingUpdate([("BTCUSDT", -60_000_000, "f1")], ts: t0), streamSequence: 9))  // as if not filtered
+        try a.commit(upTo: 9)
+        #expect(FundingRecord.archivedTransactionKeys(dataDir: dir) == ["binance.futures|acct-main|f1"])
+        let (path, _) = try PnLCalculator.writeMonthlyReport(dataDir: dir, year: 2026, month: 11)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        try #require(lines.count == 2)
+        #expect(lines[1].hasSuffix(",USDT,-0.60000000,-0.60000000"))
     }
 }

@@ -185,6 +185,27 @@ import VenueSimCore
         try await Self.waitFor("long 0.01 after the stop") {
             try await positions().last?.positions.contains { $0.instrument.symbol == "BTCUSDT" && FixedPoint.string($0.quantity) == "0.01" } == true
         }
+        // 5. funding: simulated time crosses a funding boundary with the long open (F = I > 0: the long pays); the
+        //    payment reaches positions.binance.futures with the venue's tranId and amount, once.
+        f.advance(ms: f.fundingIntervalMs)
+        try await rest.syncTime()   // the venue's clock (serverTime and the recvWindow check) jumped with it
+        let venueIncome = try rest.decode([FuturesIncome].self, try await rest.send(.GET, "/fapi/v1/income", [("incomeType", "FUNDING_FEE")],
+                                                                                   security: .signed, weight: 30))
+        let paid = try #require(venueIncome.last)
+        #expect(paid.symbol == "BTCUSDT" && paid.asset == "USDT" && paid.income.hasPrefix("-"))
+        func payments() async throws -> [Oms_V1_FundingPayment] {
+            try await positions().filter { $0.reason == .funding }.flatMap(\.funding).filter { $0.venueTransactionID == paid.tranId }
+        }
+        try await Self.waitFor("funding payment on positions.binance.futures") { try await !payments().isEmpty }
+        let payment = try #require(try await payments().first)
+        #expect(payment.amount.mantissa < 0 && FixedPoint.string(payment.amount) == FixedPoint.decimal(paid.income).map(FixedPoint.string))
+        #expect(payment.instrument.symbol == "BTCUSDT" && payment.instrument.market == "futures" && payment.account == "demo" && payment.asset == "USDT")
+        #expect(payment.tsNs == paid.time * 1_000_000)
+        // The same settlement read again (a second FUNDING_FEE event, a reconnect) collapses on the tranId.
+        await exec.publishFunding(eventTimeMs: paid.time)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await payments().count == 1)
+        print("binance-futures e2e: funding \(paid.income) \(paid.asset) tranId \(paid.tranId)")
         print("binance-futures e2e: \(fills.count) fills = venue trades, \(exec.positionSnapshots) position snapshots, md snapshots \(md.stats.snapshots), deltas \(md.stats.deltas), gaps \(md.stats.gaps)")
         run.cancel(); mdRun.cancel()
         try await Task.sleep(for: .milliseconds(200))

@@ -406,6 +406,15 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
             let notional = try #require(Fixed.parse(notionalText))
             let im = try #require(Fixed.parse(imText))
             #expect(im.times(F("10")) == notional && im > F("590") && im < F("610"))
+            // Funding over HTTP: simulated time jumps 8 h; /fapi/v1/time and the recvWindow check move with it, so a
+            // wall-clock timestamp is now -1021 and one from serverTime passes; the long's payment is in the income history.
+            #expect(try await call(port, "POST", "/sim/futures/advance", body: #"{"ms":28800000}"#).status == 200)
+            let st = try #require((JSONReader.object(try await call(port, "GET", "/fapi/v1/time").body)?["serverTime"]).flatMap(JSONReader.scalarString).flatMap { Int64($0) })
+            #expect(st > nowMs() + 28_000_000)
+            #expect(code(try await call(port, "GET", "/fapi/v1/income?" + MiniHTTP.sign("incomeType=FUNDING_FEE", secret: "sa"), key: "ka")) == -1021)
+            let inc = try await call(port, "GET", "/fapi/v1/income?" + MiniHTTP.sign("incomeType=FUNDING_FEE", secret: "sa", timestamp: st), key: "ka")
+            let entries = try #require(try JSONSerialization.jsonObject(with: Data(inc.body.utf8)) as? [[String: Any]])
+            #expect(entries.count == 1 && entries.first?["symbol"] as? String == "BTCUSDT" && (entries.first?["income"] as? String)?.hasPrefix("-") == true)
             // listenKey lifecycle: API key only (no signature); PUT of a deleted key → -1125
             let lk = try await call(port, "POST", "/fapi/v1/listenKey", key: "ka")
             let k = try #require(JSONReader.object(lk.body)?["listenKey"] as? String)
@@ -465,6 +474,34 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
         #expect(((au["B"] as? [[String: Any]])?.first?["wb"] as? String) == "9964.00000000")
         // `bc` carries the funding fee (1 BTC × 60,000 × 0.01 %), as Binance reports it: the connector's source for funding.
         #expect(((au["B"] as? [[String: Any]])?.first?["bc"] as? String) == "-6.00000000")
+    }
+
+    /// GET /fapi/v1/income as Binance documents it: FUNDING_FEE entries with symbol, signed income, asset,
+    /// time and a tranId; startTime/endTime inclusive; limit from startTime.
+    @Test func fundingPaymentsInIncomeHistory() throws {
+        let e = FuturesEngine(config: fcfg())
+        try fill(e, .BUY, "1", "60000")                          // account 0 long 1, account 1 short 1
+        e.advance(ms: e.fundingIntervalMs)
+        func income(_ account: Int, start: Int64? = nil, end: Int64? = nil, limit: Int = 100, type: String? = "FUNDING_FEE") throws -> [[String: Any]] {
+            let j = try e.income(account: account, symbol: nil, incomeType: type, startTime: start, endTime: end, limit: limit)
+            return try #require(try JSONSerialization.jsonObject(with: Data(j.text.utf8)) as? [[String: Any]])
+        }
+        let long = try income(0), short = try income(1)
+        try #require(long.count == 1 && short.count == 1)
+        // 1 BTC × 60,000 × 0.01 %: the long pays, the short receives.
+        #expect(long[0]["income"] as? String == "-6.00000000" && short[0]["income"] as? String == "6.00000000")
+        #expect(long[0]["symbol"] as? String == "BTCUSDT" && long[0]["asset"] as? String == "USDT" && long[0]["incomeType"] as? String == "FUNDING_FEE")
+        let t1 = try #require((long[0]["time"] as? NSNumber)?.int64Value)
+        let id1 = try #require((long[0]["tranId"] as? NSNumber)?.int64Value)
+        #expect(t1 >= e.nextFundingTime - e.fundingIntervalMs)   // settled when simulated time crossed the boundary
+        #expect((short[0]["tranId"] as? NSNumber)?.int64Value != id1)
+        e.advance(ms: e.fundingIntervalMs)
+        let both = try income(0)
+        #expect(both.count == 2 && (both[1]["tranId"] as? NSNumber)?.int64Value != id1)
+        #expect(try income(0, start: t1 + 1).count == 1 && income(0, end: t1).count == 1 && income(0, start: t1, end: t1).count == 1)
+        #expect(try income(0, start: t1, limit: 1).first?["time"] as? NSNumber == NSNumber(value: t1))   // limit counts from startTime
+        #expect(try income(0, type: "COMMISSION").isEmpty)
+        #expect(throws: APIError.self) { try e.income(account: 0, symbol: "NOPE", incomeType: nil, startTime: nil, endTime: nil, limit: 100) }
     }
 
     @Test func depthDiffsChainPuAndGapsBreakIt() async throws {

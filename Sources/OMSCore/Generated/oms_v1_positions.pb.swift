@@ -330,6 +330,50 @@ public nonisolated struct Oms_V1_Balance: Sendable {
   fileprivate var _locked: Oms_V1_Decimal? = nil
 }
 
+/// A funding fee settled on a perpetual position (Binance incomeType FUNDING_FEE).
+public nonisolated struct Oms_V1_FundingPayment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var account: String = String()
+
+  public var instrument: Oms_V1_InstrumentId {
+    get {_instrument ?? Oms_V1_InstrumentId()}
+    set {_instrument = newValue}
+  }
+  /// Returns true if `instrument` has been explicitly set.
+  public var hasInstrument: Bool {self._instrument != nil}
+  /// Clears the value of `instrument`. Subsequent reads from it will return its default value.
+  public mutating func clearInstrument() {self._instrument = nil}
+
+  /// settlement asset, e.g. USDT
+  public var asset: String = String()
+
+  /// signed: > 0 received, < 0 paid
+  public var amount: Oms_V1_Decimal {
+    get {_amount ?? Oms_V1_Decimal()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  /// Binance tranId: identifies the payment across redeliveries
+  public var venueTransactionID: String = String()
+
+  /// venue settlement time
+  public var tsNs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _instrument: Oms_V1_InstrumentId? = nil
+  fileprivate var _amount: Oms_V1_Decimal? = nil
+}
+
 /// The message carried on positions.{exchange}.{market}.
 public nonisolated struct Oms_V1_AccountUpdate: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -354,6 +398,9 @@ public nonisolated struct Oms_V1_AccountUpdate: Sendable {
   public var tsEventNs: Int64 = 0
 
   public var tsInitNs: Int64 = 0
+
+  /// reason FUNDING: the payments this update settles
+  public var funding: [Oms_V1_FundingPayment] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -601,9 +648,68 @@ nonisolated extension Oms_V1_Balance: SwiftProtobuf.Message, SwiftProtobuf._Mess
   }
 }
 
+nonisolated extension Oms_V1_FundingPayment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FundingPayment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}account\0\u{1}instrument\0\u{1}asset\0\u{1}amount\0\u{3}venue_transaction_id\0\u{3}ts_ns\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.account) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._instrument) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.asset) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.venueTransactionID) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.tsNs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.account.isEmpty {
+      try visitor.visitSingularStringField(value: self.account, fieldNumber: 1)
+    }
+    try { if let v = self._instrument {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.asset.isEmpty {
+      try visitor.visitSingularStringField(value: self.asset, fieldNumber: 3)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.venueTransactionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.venueTransactionID, fieldNumber: 5)
+    }
+    if self.tsNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.tsNs, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Oms_V1_FundingPayment, rhs: Oms_V1_FundingPayment) -> Bool {
+    if lhs.account != rhs.account {return false}
+    if lhs._instrument != rhs._instrument {return false}
+    if lhs.asset != rhs.asset {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs.venueTransactionID != rhs.venueTransactionID {return false}
+    if lhs.tsNs != rhs.tsNs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Oms_V1_AccountUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AccountUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}update_id\0\u{1}account\0\u{1}exchange\0\u{1}market\0\u{1}reason\0\u{1}positions\0\u{1}balances\0\u{3}ts_event_ns\0\u{3}ts_init_ns\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}update_id\0\u{1}account\0\u{1}exchange\0\u{1}market\0\u{1}reason\0\u{1}positions\0\u{1}balances\0\u{3}ts_event_ns\0\u{3}ts_init_ns\0\u{1}funding\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -620,6 +726,7 @@ nonisolated extension Oms_V1_AccountUpdate: SwiftProtobuf.Message, SwiftProtobuf
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.balances) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.tsEventNs) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.tsInitNs) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.funding) }()
       default: break
       }
     }
@@ -653,6 +760,9 @@ nonisolated extension Oms_V1_AccountUpdate: SwiftProtobuf.Message, SwiftProtobuf
     if self.tsInitNs != 0 {
       try visitor.visitSingularInt64Field(value: self.tsInitNs, fieldNumber: 9)
     }
+    if !self.funding.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.funding, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -666,6 +776,7 @@ nonisolated extension Oms_V1_AccountUpdate: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.balances != rhs.balances {return false}
     if lhs.tsEventNs != rhs.tsEventNs {return false}
     if lhs.tsInitNs != rhs.tsInitNs {return false}
+    if lhs.funding != rhs.funding {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -97,6 +97,51 @@ void   oms__v1__balance__free_unpacked
   assert(message->base.descriptor == &oms__v1__balance__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oms__v1__funding_payment__init
+                     (Oms__V1__FundingPayment         *message)
+{
+  static const Oms__V1__FundingPayment init_value = OMS__V1__FUNDING_PAYMENT__INIT;
+  *message = init_value;
+}
+size_t oms__v1__funding_payment__get_packed_size
+                     (const Oms__V1__FundingPayment *message)
+{
+  assert(message->base.descriptor == &oms__v1__funding_payment__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oms__v1__funding_payment__pack
+                     (const Oms__V1__FundingPayment *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oms__v1__funding_payment__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oms__v1__funding_payment__pack_to_buffer
+                     (const Oms__V1__FundingPayment *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oms__v1__funding_payment__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oms__V1__FundingPayment *
+       oms__v1__funding_payment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oms__V1__FundingPayment *)
+     protobuf_c_message_unpack (&oms__v1__funding_payment__descriptor,
+                                allocator, len, data);
+}
+void   oms__v1__funding_payment__free_unpacked
+                     (Oms__V1__FundingPayment *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oms__v1__funding_payment__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oms__v1__account_update__init
                      (Oms__V1__AccountUpdate         *message)
 {
@@ -465,7 +510,110 @@ const ProtobufCMessageDescriptor oms__v1__balance__descriptor =
   (ProtobufCMessageInit) oms__v1__balance__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oms__v1__account_update__field_descriptors[9] =
+static const ProtobufCFieldDescriptor oms__v1__funding_payment__field_descriptors[6] =
+{
+  {
+    "account",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__FundingPayment, account),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "instrument",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__FundingPayment, instrument),
+    &oms__v1__instrument_id__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "asset",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__FundingPayment, asset),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__FundingPayment, amount),
+    &oms__v1__decimal__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "venue_transaction_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__FundingPayment, venue_transaction_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ts_ns",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oms__V1__FundingPayment, ts_ns),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oms__v1__funding_payment__field_indices_by_name[] = {
+  0,   /* field[0] = account */
+  3,   /* field[3] = amount */
+  2,   /* field[2] = asset */
+  1,   /* field[1] = instrument */
+  5,   /* field[5] = ts_ns */
+  4,   /* field[4] = venue_transaction_id */
+};
+static const ProtobufCIntRange oms__v1__funding_payment__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor oms__v1__funding_payment__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oms.v1.FundingPayment",
+  "FundingPayment",
+  "Oms__V1__FundingPayment",
+  "oms.v1",
+  sizeof(Oms__V1__FundingPayment),
+  6,
+  oms__v1__funding_payment__field_descriptors,
+  oms__v1__funding_payment__field_indices_by_name,
+  1,  oms__v1__funding_payment__number_ranges,
+  (ProtobufCMessageInit) oms__v1__funding_payment__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oms__v1__account_update__field_descriptors[10] =
 {
   {
     "update_id",
@@ -575,11 +723,24 @@ static const ProtobufCFieldDescriptor oms__v1__account_update__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "funding",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Oms__V1__AccountUpdate, n_funding),
+    offsetof(Oms__V1__AccountUpdate, funding),
+    &oms__v1__funding_payment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oms__v1__account_update__field_indices_by_name[] = {
   1,   /* field[1] = account */
   6,   /* field[6] = balances */
   2,   /* field[2] = exchange */
+  9,   /* field[9] = funding */
   3,   /* field[3] = market */
   5,   /* field[5] = positions */
   4,   /* field[4] = reason */
@@ -590,7 +751,7 @@ static const unsigned oms__v1__account_update__field_indices_by_name[] = {
 static const ProtobufCIntRange oms__v1__account_update__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor oms__v1__account_update__descriptor =
 {
@@ -600,7 +761,7 @@ const ProtobufCMessageDescriptor oms__v1__account_update__descriptor =
   "Oms__V1__AccountUpdate",
   "oms.v1",
   sizeof(Oms__V1__AccountUpdate),
-  9,
+  10,
   oms__v1__account_update__field_descriptors,
   oms__v1__account_update__field_indices_by_name,
   1,  oms__v1__account_update__number_ranges,

@@ -18,6 +18,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Oms__V1__Position Oms__V1__Position;
 typedef struct Oms__V1__Balance Oms__V1__Balance;
+typedef struct Oms__V1__FundingPayment Oms__V1__FundingPayment;
 typedef struct Oms__V1__AccountUpdate Oms__V1__AccountUpdate;
 
 
@@ -103,6 +104,36 @@ struct  Oms__V1__Balance
 
 
 /*
+ * A funding fee settled on a perpetual position (Binance incomeType FUNDING_FEE).
+ */
+struct  Oms__V1__FundingPayment
+{
+  ProtobufCMessage base;
+  char *account;
+  Oms__V1__InstrumentId *instrument;
+  /*
+   * settlement asset, e.g. USDT
+   */
+  char *asset;
+  /*
+   * signed: > 0 received, < 0 paid
+   */
+  Oms__V1__Decimal *amount;
+  /*
+   * Binance tranId: identifies the payment across redeliveries
+   */
+  char *venue_transaction_id;
+  /*
+   * venue settlement time
+   */
+  int64_t ts_ns;
+};
+#define OMS__V1__FUNDING_PAYMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oms__v1__funding_payment__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
  * The message carried on positions.{exchange}.{market}.
  */
 struct  Oms__V1__AccountUpdate
@@ -122,10 +153,15 @@ struct  Oms__V1__AccountUpdate
   Oms__V1__Balance **balances;
   int64_t ts_event_ns;
   int64_t ts_init_ns;
+  /*
+   * reason FUNDING: the payments this update settles
+   */
+  size_t n_funding;
+  Oms__V1__FundingPayment **funding;
 };
 #define OMS__V1__ACCOUNT_UPDATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oms__v1__account_update__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OMS__V1__ACCOUNT_UPDATE_REASON__ACCOUNT_UPDATE_REASON_UNSPECIFIED, 0,NULL, 0,NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OMS__V1__ACCOUNT_UPDATE_REASON__ACCOUNT_UPDATE_REASON_UNSPECIFIED, 0,NULL, 0,NULL, 0, 0, 0,NULL }
 
 
 /* Oms__V1__Position methods */
@@ -166,6 +202,25 @@ Oms__V1__Balance *
 void   oms__v1__balance__free_unpacked
                      (Oms__V1__Balance *message,
                       ProtobufCAllocator *allocator);
+/* Oms__V1__FundingPayment methods */
+void   oms__v1__funding_payment__init
+                     (Oms__V1__FundingPayment         *message);
+size_t oms__v1__funding_payment__get_packed_size
+                     (const Oms__V1__FundingPayment   *message);
+size_t oms__v1__funding_payment__pack
+                     (const Oms__V1__FundingPayment   *message,
+                      uint8_t             *out);
+size_t oms__v1__funding_payment__pack_to_buffer
+                     (const Oms__V1__FundingPayment   *message,
+                      ProtobufCBuffer     *buffer);
+Oms__V1__FundingPayment *
+       oms__v1__funding_payment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oms__v1__funding_payment__free_unpacked
+                     (Oms__V1__FundingPayment *message,
+                      ProtobufCAllocator *allocator);
 /* Oms__V1__AccountUpdate methods */
 void   oms__v1__account_update__init
                      (Oms__V1__AccountUpdate         *message);
@@ -193,6 +248,9 @@ typedef void (*Oms__V1__Position_Closure)
 typedef void (*Oms__V1__Balance_Closure)
                  (const Oms__V1__Balance *message,
                   void *closure_data);
+typedef void (*Oms__V1__FundingPayment_Closure)
+                 (const Oms__V1__FundingPayment *message,
+                  void *closure_data);
 typedef void (*Oms__V1__AccountUpdate_Closure)
                  (const Oms__V1__AccountUpdate *message,
                   void *closure_data);
@@ -207,6 +265,7 @@ extern const ProtobufCEnumDescriptor    oms__v1__position_side__descriptor;
 extern const ProtobufCEnumDescriptor    oms__v1__account_update_reason__descriptor;
 extern const ProtobufCMessageDescriptor oms__v1__position__descriptor;
 extern const ProtobufCMessageDescriptor oms__v1__balance__descriptor;
+extern const ProtobufCMessageDescriptor oms__v1__funding_payment__descriptor;
 extern const ProtobufCMessageDescriptor oms__v1__account_update__descriptor;
 
 PROTOBUF_C__END_DECLS
