@@ -69,10 +69,17 @@ public enum ConnectorLatencyBench {
                 }
             }
             _ = try await js.publish(cmd, subject: "cmd.venue.binance.spot.BTCUSDT", id: cmd.commandID, producer: "bench")
-            // One at a time: wait until this one's request was written before sending the next.
+            // One at a time, on an idle connector: wait until this one's request was written and its
+            // command finished (fill and order events published), so no sample queues behind another.
             let deadline = ContinuousClock.now + .seconds(5)
-            while exec.latency.count < want && ContinuousClock.now < deadline { try await Task.sleep(for: .microseconds(200)) }
+            while (exec.latency.count < want || exec.sequencer.inFlight > 0) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .microseconds(200))
+            }
+            try await Task.sleep(for: .milliseconds(2))  // the user-data events of this fill, too
         }
+        // Let the last commands be acked, so the next run's consumer does not see them again.
+        let drain = ContinuousClock.now + .seconds(10)
+        while exec.sequencer.inFlight > 0 && ContinuousClock.now < drain { try await Task.sleep(for: .milliseconds(20)) }
         running.cancel()
         await rest.shutdown()
         return Result(path: path, samples: exec.latency.count, p50Ns: exec.latency.percentile(0.5) ?? 0,
