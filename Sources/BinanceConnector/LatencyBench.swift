@@ -56,7 +56,6 @@ public enum ConnectorLatencyBench {
         let warmup = min(50, orders / 10)
         for i in 0..<(warmup + orders) {
             if i == warmup { exec.latency.reset() }
-            let want = (i < warmup ? i + 1 : i - warmup + 1)
             let cmd = Oms_V1_OrderCommand.with { c in
                 c.commandID = "lat-\(run)-\(path)-\(i)"
                 c.newOrder = .with { n in
@@ -69,10 +68,11 @@ public enum ConnectorLatencyBench {
                 }
             }
             _ = try await js.publish(cmd, subject: "cmd.venue.binance.spot.BTCUSDT", id: cmd.commandID, producer: "bench")
-            // One at a time, on an idle connector: wait until this one's request was written and its
-            // command finished (fill and order events published), so no sample queues behind another.
+            // One at a time, on an idle connector: wait until this command was handled (its events
+            // published, its message acked), so no sample queues behind another.
             let deadline = ContinuousClock.now + .seconds(5)
-            while (exec.latency.count < want || exec.sequencer.inFlight > 0) && ContinuousClock.now < deadline {
+            while !(exec.store.withLock { $0.doneCommands.contains(cmd.commandID) } && exec.sequencer.inFlight == 0)
+                    && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .microseconds(200))
             }
             try await Task.sleep(for: .milliseconds(2))  // the user-data events of this fill, too
