@@ -93,6 +93,7 @@ public struct MarketDataParser: Sendable {
     public var quantityScale: Int
 
     public init(priceScale: Int = 8, quantityScale: Int = 8) {
+        precondition((0...18).contains(priceScale) && (0...18).contains(quantityScale), "an Int64 mantissa holds at most 18 decimals")
         self.priceScale = priceScale
         self.quantityScale = quantityScale
     }
