@@ -30,6 +30,8 @@ public final class BinanceExecutionClient: @unchecked Sendable {
     let health: HealthState?
     let producer: String
     public let latency = LatencyRecorder()
+    /// Commands in flight at once (different orders overlap; one order's commands stay in sequence).
+    public let sequencer: CommandSequencer
 
     struct Store {
         var orders: [String: TrackedOrder] = [:]     // by venue client id
@@ -42,8 +44,9 @@ public final class BinanceExecutionClient: @unchecked Sendable {
     private let reconcileContinuation: AsyncStream<String>.Continuation
 
     public init(config: BinanceVenueConfig, rest: BinanceRESTClient, ws: BinanceWSAPIClient?, jetStream: JetStream,
-                logger: Logger, health: HealthState?, producer: String) {
+                logger: Logger, health: HealthState?, producer: String, maxInFlightCommands: Int = 64) {
         self.config = config
+        sequencer = CommandSequencer(maxInFlight: maxInFlightCommands)
         self.rest = rest
         self.ws = ws
         self.jetStream = jetStream
@@ -121,15 +124,41 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         spec.deliverFrom = .all
         spec.resumeInOrder = true  // a cancel must never overtake its order after a restart
         let consumer = try jetStream.pullConsumer(stream: "COMMANDS", spec)
-        logger.info("consuming commands", metadata: ["filter": "\(commandFilter)", "durable": "\(durableName)"])
-        for try await msg in consumer.messages(batch: 64, pollTimeout: .milliseconds(200)) {
-            let received = ContinuousClock.now
-            let disposition = await handleCommand(msg, received: received)
-            switch disposition {
-            case .ack: try? msg.ack()
-            case .nak(let d): try? msg.nak(delay: d)
-            case .term: try? msg.term()
+        logger.info("consuming commands", metadata: ["filter": "\(commandFilter)", "durable": "\(durableName)",
+                                                     "max_in_flight": "\(sequencer.maxInFlight)"])
+        // Different orders proceed concurrently (one unknown outcome must not stall the rest);
+        // one order's commands keep their order; each message is acked once its effects are published.
+        try await withThrowingDiscardingTaskGroup { group in
+            for try await msg in consumer.messages(batch: 64, pollTimeout: .milliseconds(200)) {
+                let received = ContinuousClock.now
+                guard let cmd = try? Oms_V1_OrderCommand(serializedBytes: msg.payload) else {
+                    logger.error("undecodable command", metadata: ["subject": "\(msg.subject)"])
+                    try? msg.term()
+                    continue
+                }
+                let ticket = await sequencer.admit(key: Self.orderingKey(cmd))
+                group.addTask { [self] in
+                    await sequencer.waitTurn(ticket)
+                    let disposition = await handleCommand(msg, cmd, received: received)
+                    switch disposition {
+                    case .ack: try? msg.ack()
+                    case .nak(let d): try? msg.nak(delay: d)
+                    case .term: try? msg.term()
+                    }
+                    sequencer.finish(ticket)
+                }
             }
+        }
+    }
+
+    /// The order a command belongs to (its commands run in sequence); nil for a cancel-all,
+    /// which runs after everything before it and before everything after it.
+    static func orderingKey(_ cmd: Oms_V1_OrderCommand) -> String? {
+        switch cmd.command {
+        case .newOrder(let n): n.orderID
+        case .cancelOrder(let c): c.orderID
+        case .amendOrder(let a): a.orderID
+        case .cancelAll, nil: nil
         }
     }
 
@@ -137,11 +166,7 @@ public final class BinanceExecutionClient: @unchecked Sendable {
 
     // MARK: commands
 
-    func handleCommand(_ msg: JetStreamMessage, received: ContinuousClock.Instant) async -> Disposition {
-        guard let cmd = try? Oms_V1_OrderCommand(serializedBytes: msg.payload) else {
-            logger.error("undecodable command", metadata: ["subject": "\(msg.subject)"])
-            return .term
-        }
+    func handleCommand(_ msg: JetStreamMessage, _ cmd: Oms_V1_OrderCommand, received: ContinuousClock.Instant) async -> Disposition {
         if store.withLock({ $0.doneCommands.contains(cmd.commandID) }) { return .ack }
         let symbol = String(msg.subject.split(separator: ".").last ?? "")
         let redelivered = msg.delivery.numDelivered > 1

@@ -35,24 +35,38 @@ public struct OrderBook: Sendable {
     /// Sets a bid level to an absolute quantity (0 removes it; removing a missing level is a no-op).
     @inline(__always)
     public mutating func setBid(price: Int64, quantity: Int64) {
-        // lower bound in ascending order
-        var lo = 0, hi = bids.count
-        while lo < hi {
-            let mid = (lo &+ hi) >> 1
-            if bids[mid].price < price { lo = mid &+ 1 } else { hi = mid }
-        }
-        Self.set(&bids, at: lo, price: price, quantity: quantity)
+        Self.set(&bids, at: Self.lowerBound(bids, price, descending: false), price: price, quantity: quantity)
     }
 
     @inline(__always)
     public mutating func setAsk(price: Int64, quantity: Int64) {
-        // lower bound in descending order
-        var lo = 0, hi = asks.count
-        while lo < hi {
-            let mid = (lo &+ hi) >> 1
-            if asks[mid].price > price { lo = mid &+ 1 } else { hi = mid }
+        Self.set(&asks, at: Self.lowerBound(asks, price, descending: true), price: price, quantity: quantity)
+    }
+
+    /// First index whose price is not better-ordered than `price` (ascending for bids,
+    /// descending for asks). Branch-free halving: the comparisons near the touch are
+    /// data-dependent and would otherwise mispredict about half the time.
+    @inline(__always)
+    static func lowerBound(_ side: [PriceLevel], _ price: Int64, descending: Bool) -> Int {
+        side.withUnsafeBufferPointer { b -> Int in
+            var n = b.count
+            guard n > 0, let base = b.baseAddress else { return 0 }
+            // Updates cluster at the touch (the end): check it before searching.
+            let last = base[n - 1].price
+            if descending ? last > price : last < price { return n }
+            // Prices are positive and far below 2^62, so the difference cannot overflow and its
+            // sign bit says "before": a mask instead of a branch the CPU would have to guess.
+            var lo = 0
+            while n > 1 {
+                let half = n >> 1
+                let p = base[lo &+ half &- 1].price
+                let before = (descending ? price &- p : p &- price) >> 63
+                lo &+= half & Int(before)
+                n &-= half
+            }
+            let p = base[lo].price
+            return lo &+ ((descending ? p > price : p < price) ? 1 : 0)
         }
-        Self.set(&asks, at: lo, price: price, quantity: quantity)
     }
 
     @inline(__always)
@@ -60,7 +74,8 @@ public struct OrderBook: Sendable {
         if i < side.count && side[i].price == price {
             if quantity == 0 { side.remove(at: i) } else { side[i].quantity = quantity }
         } else if quantity != 0 {
-            side.insert(PriceLevel(price: price, quantity: quantity), at: i)
+            if i == side.count { side.append(PriceLevel(price: price, quantity: quantity)) }
+            else { side.insert(PriceLevel(price: price, quantity: quantity), at: i) }
         }
     }
 

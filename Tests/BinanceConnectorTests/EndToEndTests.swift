@@ -193,3 +193,75 @@ import VenueSimCore
         print("binance-spot e2e: \(total) orders, \(fills.count) fills, ws connects \(ws.connects), md snapshots \(md.stats.snapshots), md deltas \(md.stats.deltas); command->request-written p50 \(String(format: "%.0f", p50)) us p99 \(String(format: "%.0f", p99)) us (debug build, \(exec.latency.count) clean samples, WS API path)")
     }
 }
+
+/// Commands for different orders run concurrently; one order's commands stay in sequence.
+@Suite(.serialized) struct ConcurrentCommandTests {
+    /// One order's answer is lost (-1007 over the WebSocket API) and the query that must settle it
+    /// is slowed down at the venue: the orders sent after it are placed and filled meanwhile,
+    /// instead of queueing behind it; in the end every order exists exactly once at the venue.
+    @Test(.timeLimit(.minutes(2))) func unknownOutcomeDoesNotStallOtherOrders() async throws {
+        let env = try await EndToEndTests.startEnv()
+        defer { env.serverTask.cancel() }
+        var logger = Logger(label: "binance-spot-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["BN_TEST_LOG"] == nil ? .error : .info
+        let config = EndToEndTests.venueConfig(port: env.port, path: .websocket)
+        let creds = try EndToEndTests.ed25519Credentials()
+        let limiter = BinanceRateLimiter(limits: config.rateLimits)
+        let clock = ServerClock()
+        let rest = BinanceRESTClient(config: config, credentials: creds, limiter: limiter, clock: clock, logger: logger)
+        let ws = BinanceWSAPIClient(config: config, credentials: creds, clock: clock, limiter: limiter, logger: logger)
+        let exec = BinanceExecutionClient(config: config, rest: rest, ws: ws, jetStream: env.js, logger: logger, health: nil, producer: "binance-spot")
+        let run = Task { try await exec.run() }
+        defer { run.cancel() }
+        var deadline = ContinuousClock.now + .seconds(15)
+        while !ws.isReady {
+            guard ContinuousClock.now < deadline else { Issue.record("ws-api session never became ready"); return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(300))  // the session-start reconcile's REST calls are done
+
+        // The next WS order executes but its answer is lost; the REST queries that must settle it are
+        // held 4 s each at the venue (the client gives up after its 2 s timeout and asks again): ~6 s.
+        try await EndToEndTests.faults(env.port, #"{"wsApiUnknown":{"count":1},"restDelays":{"count":3,"ms":4000}}"#)
+        let slow = EndToEndTests.command(orderID: "lost-0", commandID: "lost-cmd-0")
+        _ = try await env.js.publish(slow, subject: "cmd.venue.binance.spot.BTCUSDT", id: slow.commandID, producer: "test")
+        try await Task.sleep(for: .milliseconds(200))
+        let started = ContinuousClock.now
+        let others = 10
+        for i in 0..<others {
+            let cmd = EndToEndTests.command(orderID: "next-\(i)", commandID: "next-cmd-\(i)")
+            _ = try await env.js.publish(cmd, subject: "cmd.venue.binance.spot.BTCUSDT", id: cmd.commandID, producer: "test")
+        }
+        func filledOrders() async throws -> Set<String> {
+            let events = try await EndToEndTests.readAll(env.js, stream: "ORDERS", filter: "orders.binance.spot.BTCUSDT")
+            return Set(events.compactMap { try? Oms_V1_OrderEvent(serializedBytes: $0.payload) }.filter { $0.order.status == .filled }.map(\.order.orderID))
+        }
+        var filled: Set<String> = []
+        deadline = started + .seconds(3)
+        while filled.filter({ $0.hasPrefix("next-") }).count < others && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            filled = try await filledOrders()
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(filled.filter { $0.hasPrefix("next-") }.count == others, "only \(filled.count) filled after \(elapsed): the other orders waited behind the unknown one")
+        // (The venue executed it, so its fill may already have come over the user data stream;
+        // its command is what is still waiting for the query.)
+        #expect(!exec.store.withLock { $0.doneCommands.contains("lost-cmd-0") }, "the lost answer was settled before the others: the fault did not bite")
+
+        // The unknown one settles from the query (found, not resent).
+        deadline = ContinuousClock.now + .seconds(20)
+        while !(exec.store.withLock { $0.doneCommands.contains("lost-cmd-0") }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        filled = try await filledOrders()
+        #expect(exec.store.withLock { $0.doneCommands.contains("lost-cmd-0") })
+        #expect(filled.contains("lost-0"))
+        let venueOrders = try rest.decode([OrderResponse].self, try await rest.send(.GET, "/api/v3/allOrders", [("symbol", "BTCUSDT")], security: .signed, weight: 20))
+        let perClient = Dictionary(grouping: venueOrders.filter { ($0.clientOrderId ?? "").hasPrefix("lost-") || ($0.clientOrderId ?? "").hasPrefix("next-") }, by: { $0.clientOrderId! })
+        #expect(perClient.count == others + 1)
+        #expect(perClient.values.allSatisfy { $0.count == 1 }, "duplicate venue orders: \(perClient.filter { $0.value.count > 1 }.keys.sorted())")
+        run.cancel()
+        try await Task.sleep(for: .milliseconds(200))
+        await rest.shutdown()
+    }
+}
