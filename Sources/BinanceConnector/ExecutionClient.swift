@@ -38,6 +38,8 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         var seenTrades: Set<String> = []             // "SYMBOL:tradeId"
         var doneCommands: Set<String> = []
         var viewLoaded = false
+        /// Set when command consumption starts (after the clock sync): see PriorIncarnation.
+        var prior: PriorIncarnation?
     }
     let store = Mutex(Store())
     private let reconcileRequests: AsyncStream<String>
@@ -123,7 +125,11 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         spec.ackWait = .seconds(60)
         spec.deliverFrom = .all
         spec.resumeInOrder = true  // a cancel must never overtake its order after a restart
-        let consumer = try jetStream.pullConsumer(stream: "COMMANDS", spec)
+        // (Recreating the durable resets delivery counts: numDelivered alone cannot tell that the
+        // previous process may have sent a command; PriorIncarnation can.)
+        let prior = PriorIncarnation(startedVenueMs: rest.clock.nowMs())
+        store.withLock { $0.prior = prior }
+        let consumer = try await jetStream.pullConsumerWhenAvailable(stream: "COMMANDS", spec)
         logger.info("consuming commands", metadata: ["filter": "\(commandFilter)", "durable": "\(durableName)",
                                                      "max_in_flight": "\(sequencer.maxInFlight)"])
         // Different orders proceed concurrently (one unknown outcome must not stall the rest);
@@ -169,7 +175,8 @@ public final class BinanceExecutionClient: @unchecked Sendable {
     func handleCommand(_ msg: JetStreamMessage, _ cmd: Oms_V1_OrderCommand, received: ContinuousClock.Instant) async -> Disposition {
         if store.withLock({ $0.doneCommands.contains(cmd.commandID) }) { return .ack }
         let symbol = String(msg.subject.split(separator: ".").last ?? "")
-        let redelivered = msg.delivery.numDelivered > 1
+        let prior = store.withLock { $0.prior } ?? PriorIncarnation(startedNs: 0, startedVenueMs: 0)
+        let redelivered = prior.maySendAgain(numDelivered: msg.delivery.numDelivered, storedNs: msg.delivery.timestampNs)
         let d: Disposition
         switch cmd.command {
         case .newOrder(let n): d = await placeOrder(n, symbol: n.instrument.symbol.isEmpty ? symbol : n.instrument.symbol, redelivered: redelivered, received: received, msg: msg)
@@ -182,6 +189,19 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         }
         if case .ack = d { store.withLock { _ = $0.doneCommands.insert(cmd.commandID) } }
         return d
+    }
+
+    /// Sleeps until every request the previous incarnation could have sent has expired at the venue;
+    /// true when it had to wait (the caller then asks the venue again).
+    func waitOutPriorIncarnation(msg: JetStreamMessage) async -> Bool {
+        guard let prior = store.withLock({ $0.prior }) else { return false }
+        let waitMs = prior.resendSafeAtMs(recvWindowMs: config.recvWindowMs) - rest.clock.nowMs()
+        guard waitMs > 0 else { return false }
+        logger.info("command may have been sent before the restart; waiting out recvWindow before sending", metadata: ["wait_ms": "\(waitMs)"])
+        try? msg.inProgress()
+        try? await Task.sleep(for: .milliseconds(waitMs))
+        try? msg.inProgress()
+        return true
     }
 
     func placeOrder(_ n: Oms_V1_NewOrder, symbol: String, redelivered: Bool, received: ContinuousClock.Instant, msg: JetStreamMessage) async -> Disposition {
@@ -213,7 +233,9 @@ public final class BinanceExecutionClient: @unchecked Sendable {
                 case .found(let r):
                     await apply(response: r, venueID: venueID)
                     return .ack
-                case .notFound: break
+                case .notFound:
+                    // Unknown to the venue, but a request of the previous incarnation may still be on its way.
+                    if redelivered, await waitOutPriorIncarnation(msg: msg) { continue }
                 case .unavailable: return .nak(.seconds(2))
                 }
             }
