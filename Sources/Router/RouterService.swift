@@ -91,6 +91,9 @@ enum RouterService {
             }
         }
 
+        // Commands stored before this moment may have been handled by the previous router process
+        // (resumeInOrder re-creates the durable, so delivery counts start again at 1).
+        let startedNs = wallClockNanos()
         var commandSpec = ConsumerSpec(durable: "router", filterSubject: "cmd.route.>")
         commandSpec.ackWait = .seconds(10)
         commandSpec.resumeInOrder = true  // a cancel must never overtake its order after a restart
@@ -123,7 +126,8 @@ enum RouterService {
                     let now = wallClockNanos()
                     let outputs: [RoutingPlanner.Output]
                     do {
-                        outputs = try state.withLock { p in try p.handle(cmd, nowNs: now) }
+                        let handledBefore = msg.delivery.numDelivered > 1 || msg.delivery.timestampNs < startedNs
+                        outputs = try state.withLock { p in try p.handle(cmd, nowNs: now, handledBefore: handledBefore) }
                     } catch {
                         log.error("command cannot be routed; terminating it", metadata: ["command_id": "\(cmd.commandID)", "error": "\(error)"])
                         try? msg.term()

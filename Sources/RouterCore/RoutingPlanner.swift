@@ -19,6 +19,28 @@ public struct RoutingPlanner: Sendable {
     public var defaultStrategy: Oms_V1_RoutingStrategy = .depthSplit
     /// Venues a cancel-all without a venue fans out to ("binance.spot", ...).
     public var venues: [String] = []
+    /// Orders this router rejected itself (most recent first out), so a cancel racing the
+    /// REJECTED event is answered here instead of reaching a connector that never saw the
+    /// order (which would report it CANCELED: two terminal states). Bounded.
+    var rejectedHere: [String: Int] = [:]
+    var rejectedOrder: [String] = []
+    var rejectedHead = 0
+    static let rejectedMemory = 10_000
+
+    mutating func rememberRejected(_ orderID: String) {
+        guard rejectedHere[orderID] == nil else { return }
+        rejectedHere[orderID] = rejectedOrder.count
+        rejectedOrder.append(orderID)
+        if rejectedOrder.count - rejectedHead > Self.rejectedMemory {
+            rejectedHere[rejectedOrder[rejectedHead]] = nil
+            rejectedHead += 1
+            if rejectedHead > Self.rejectedMemory {
+                rejectedOrder.removeFirst(rejectedHead)
+                rejectedHead = 0
+                for (i, id) in rejectedOrder.enumerated() { rejectedHere[id] = i }
+            }
+        }
+    }
 
     public init(router: SmartRouter = SmartRouter(), defaultStrategy: Oms_V1_RoutingStrategy = .depthSplit, venues: [String] = []) {
         self.router = router
@@ -30,12 +52,18 @@ public struct RoutingPlanner: Sendable {
         o.instrument.exchange == "auto" || o.routing.strategy == .bestPrice || o.routing.strategy == .depthSplit
     }
 
-    public mutating func handle(_ cmd: Oms_V1_OrderCommand, nowNs: Int64) throws -> [Output] {
+    /// `handledBefore`: the command may have been handled by a previous incarnation of the router
+    /// (stored before this process started, or redelivered). A direct order is then routed whatever
+    /// the venue's health now: the earlier incarnation most likely routed it already (its venue
+    /// command is deduplicated by id), and a REJECTED now would give the order two terminal states
+    /// once the venue fills it (seen in a fault-suite run: router killed right after routing, the
+    /// connector not ready when the command came back).
+    public mutating func handle(_ cmd: Oms_V1_OrderCommand, nowNs: Int64, handledBefore: Bool = false) throws -> [Output] {
         switch cmd.command {
         case .newOrder(let o):
             if !Self.isRouted(o) {
                 let venue = "\(o.instrument.exchange).\(o.instrument.market)"
-                if let problem = router.connectorProblem(view.venues[venue], nowNs: nowNs) {
+                if !handledBefore, let problem = router.connectorProblem(view.venues[venue], nowNs: nowNs) {
                     // Not sent: a venue whose connector is silent would leave the order hanging.
                     return [try rejection(o, commandID: cmd.commandID, reason: .venueUnavailable,
                                           text: "venue \(venue) unavailable: \(problem)", nowNs: nowNs)]
@@ -59,6 +87,23 @@ public struct RoutingPlanner: Sendable {
                 }
             }
             guard c.instrument.exchange != "auto" else { return [] }  // unknown parent: nothing live to cancel
+            if rejectedHere[c.orderID] != nil {
+                var e = Oms_V1_OrderEvent()
+                e.eventID = "\(cmd.commandID).cancel-rejected"
+                e.eventType = .cancelRejected
+                e.order.orderID = c.orderID
+                e.order.clientOrderID = c.clientOrderID
+                e.order.account = c.account
+                e.order.instrument = c.instrument
+                e.order.status = .rejected
+                e.reasonCode = .unknownOrder
+                e.reasonText = "the order was rejected by the router; nothing to cancel"
+                e.source = "router"
+                e.tsEventNs = nowNs
+                e.tsInitNs = nowNs
+                let s = try Subjects.orders(exchange: c.instrument.exchange, market: c.instrument.market, symbol: c.instrument.symbol)
+                return [.orderEvent(subject: s, id: e.eventID, event: e)]
+            }
             let s = try Subjects.venueCommand(exchange: c.instrument.exchange, market: c.instrument.market, symbol: c.instrument.symbol)
             return [.venueCommand(subject: s, id: "\(cmd.commandID).venue", command: cmd)]
         case .amendOrder(let a):
@@ -211,8 +256,9 @@ public struct RoutingPlanner: Sendable {
     }
 
     /// A REJECTED order event from the router (no route, venue unavailable), on the order's own subject.
-    func rejection(_ o: Oms_V1_NewOrder, commandID: String, reason: Oms_V1_RejectReason, text: String, nowNs: Int64,
-                   eventID: String? = nil) throws -> Output {
+    mutating func rejection(_ o: Oms_V1_NewOrder, commandID: String, reason: Oms_V1_RejectReason, text: String, nowNs: Int64,
+                            eventID: String? = nil) throws -> Output {
+        rememberRejected(o.orderID)
         var e = Oms_V1_OrderEvent()
         e.eventID = eventID ?? "\(o.orderID).router-rejected"
         e.eventType = .rejected

@@ -414,6 +414,35 @@ enum Fixture {
         #expect(e.order.rejectReason == .venueUnavailable)
     }
 
+    @Test func commandHandledBeforeARestartIsRoutedAsBeforeNotRejected() throws {
+        // The previous router routed it and died before acking; the connector is not ready now.
+        // Rejecting it now would contradict the venue command already on COMMANDS.
+        var degraded = planner(hbAgeMs: 100, ready: false)
+        let outs = try degraded.handle(order(), nowNs: Fixture.now, handledBefore: true)
+        guard outs.count == 1, case .venueCommand(let subject, let id, _) = outs[0] else { Issue.record("expected a venue command, got \(outs)"); return }
+        #expect(subject == "cmd.venue.binance.spot.BTCUSDT")
+        #expect(id.hasSuffix(".venue"))  // the same id as the first time: JetStream drops the copy
+        // A fresh command is still refused for the unready connector.
+        #expect(try rejection(degraded.handle(order(), nowNs: Fixture.now))?.order.rejectReason == .venueUnavailable)
+    }
+
+    @Test func cancelOfAnOrderTheRouterRejectedIsAnsweredHere() throws {
+        var p = planner(hbAgeMs: 30_000)
+        _ = try #require(rejection(try p.handle(order(), nowNs: Fixture.now)))
+        var cxl = Oms_V1_OrderCommand()
+        cxl.commandID = "cxl-O1"
+        cxl.cancelOrder.orderID = "O1"
+        cxl.cancelOrder.account = "acct-1"
+        cxl.cancelOrder.instrument = order().newOrder.instrument
+        let outs = try p.handle(cxl, nowNs: Fixture.now)
+        guard outs.count == 1, case .orderEvent(let subject, _, let e) = outs[0] else { Issue.record("expected a cancel rejection, got \(outs)"); return }
+        #expect(subject == "orders.binance.spot.BTCUSDT")
+        #expect(e.eventType == .cancelRejected && e.order.status == .rejected)
+        // Any other order's cancel still goes to its venue.
+        cxl.cancelOrder.orderID = "O2"
+        guard case .venueCommand = try p.handle(cxl, nowNs: Fixture.now).first else { Issue.record("expected a venue command"); return }
+    }
+
     @Test func heartbeatNotRequiredSendsAnyway() throws {
         var p = planner(hbAgeMs: nil)
         p.router.policy.requireHeartbeat = false
