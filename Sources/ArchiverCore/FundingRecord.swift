@@ -75,13 +75,4 @@ public struct FundingRecord: ArchiveRecord, Equatable {
         }
         return keys
     }
-
-    /// The line as written: sorted keys, no spaces, one line.
-    public func jsonLine() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
-        data.append(0x0A)
-        return data
-    }
 }

@@ -17,6 +17,17 @@ public protocol ArchiveRecord: Codable, Sendable {
 }
 
 extension ArchiveRecord {
+    /// The line as written: sorted keys, no spaces, one line.
+    public func jsonLine() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
+        data.append(0x0A)
+        return data
+    }
+}
+
+extension ArchiveRecord {
     public var day: UTCDay { UTCDay(nanos: timeNs) }
 }
 

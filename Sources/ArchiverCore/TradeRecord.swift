@@ -62,15 +62,6 @@ public struct TradeRecord: ArchiveRecord, Equatable {
         receiveTime = UTCTime.iso8601(nanos: f.tsInitNs)
         streamSeq = streamSequence
     }
-
-    /// The line as written: sorted keys, no spaces, one line.
-    public func jsonLine() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
-        data.append(0x0A)
-        return data
-    }
 }
 
 /// A calendar day in UTC (file layout is by UTC trade date).

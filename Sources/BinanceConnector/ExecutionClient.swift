@@ -175,8 +175,7 @@ public final class BinanceExecutionClient: @unchecked Sendable {
     func handleCommand(_ msg: JetStreamMessage, _ cmd: Oms_V1_OrderCommand, received: ContinuousClock.Instant) async -> Disposition {
         if store.withLock({ $0.doneCommands.contains(cmd.commandID) }) { return .ack }
         let symbol = String(msg.subject.split(separator: ".").last ?? "")
-        let prior = store.withLock { $0.prior } ?? PriorIncarnation(startedNs: 0, startedVenueMs: 0)
-        let redelivered = prior.maySendAgain(numDelivered: msg.delivery.numDelivered, storedNs: msg.delivery.timestampNs)
+        let redelivered = maySendAgain(msg)
         let d: Disposition
         switch cmd.command {
         case .newOrder(let n): d = await placeOrder(n, symbol: n.instrument.symbol.isEmpty ? symbol : n.instrument.symbol, redelivered: redelivered, received: received, msg: msg)
@@ -189,6 +188,12 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         }
         if case .ack = d { store.withLock { _ = $0.doneCommands.insert(cmd.commandID) } }
         return d
+    }
+
+    /// The command may already be at the venue (this process or the previous one sent it): see PriorIncarnation.
+    func maySendAgain(_ msg: JetStreamMessage) -> Bool {
+        let prior = store.withLock { $0.prior } ?? PriorIncarnation(startedNs: 0, startedVenueMs: 0)
+        return prior.maySendAgain(numDelivered: msg.delivery.numDelivered, storedNs: msg.delivery.timestampNs)
     }
 
     /// Sleeps until every request the previous incarnation could have sent has expired at the venue;

@@ -28,8 +28,6 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         var listenKey: String?
         var byVenueOrderID: [Int64: String] = [:]   // venue orderId -> venue client id
         var snapshots = 0
-        /// Set when command consumption starts (after the clock sync): see PriorIncarnation.
-        var prior: PriorIncarnation?
     }
     let state = Mutex(State())
     private let snapshotRequests: AsyncStream<(String, Oms_V1_AccountUpdateReason)>
@@ -175,8 +173,9 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         var spec = ConsumerSpec(durable: core.durableName, filterSubject: core.commandFilter)
         spec.ackWait = .seconds(60)
         spec.deliverFrom = .all
+        // The shared execution core (same venue config and REST client) keeps it: see PriorIncarnation.
         let prior = PriorIncarnation(startedVenueMs: rest.clock.nowMs())
-        state.withLock { $0.prior = prior }
+        core.store.withLock { $0.prior = prior }
         let consumer = try await jetStream.pullConsumerWhenAvailable(stream: "COMMANDS", spec)
         logger.info("consuming commands", metadata: ["filter": "\(core.commandFilter)"])
         for try await msg in consumer.messages(batch: 64, pollTimeout: .milliseconds(200)) {
@@ -195,9 +194,8 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         let d: BinanceExecutionClient.Disposition
         switch cmd.command {
         case .newOrder(let n):
-            let prior = state.withLock { $0.prior } ?? PriorIncarnation(startedNs: 0, startedVenueMs: 0)
             d = await placeOrder(n, symbol: n.instrument.symbol.isEmpty ? symbol : n.instrument.symbol,
-                                 redelivered: prior.maySendAgain(numDelivered: msg.delivery.numDelivered, storedNs: msg.delivery.timestampNs), msg: msg)
+                                 redelivered: core.maySendAgain(msg), msg: msg)
         case .cancelOrder(let c): d = await cancelOrder(c, symbol: c.instrument.symbol.isEmpty ? symbol : c.instrument.symbol)
         case .cancelAll(let c):
             let targets = core.store.withLock { s in
@@ -294,7 +292,7 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
                     return .ack
                 } catch {
                     if case .rejected(_, let code, _) = error, code == -2013 {} else { return .nak(.seconds(2)) }
-                    if redelivered, await waitOutPriorIncarnation(msg: msg) { continue }
+                    if redelivered, await core.waitOutPriorIncarnation(msg: msg) { continue }
                 }
             }
             let ts = rest.clock.nowMs()
@@ -323,19 +321,6 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         return .nak(.seconds(2))
     }
 
-    /// Sleeps until every request the previous incarnation could have sent has expired at the venue;
-    /// true when it had to wait (the caller then asks the venue again).
-    func waitOutPriorIncarnation(msg: JetStreamMessage) async -> Bool {
-        guard let prior = state.withLock({ $0.prior }) else { return false }
-        let waitMs = prior.resendSafeAtMs(recvWindowMs: config.recvWindowMs) - rest.clock.nowMs()
-        guard waitMs > 0 else { return false }
-        logger.info("command may have been sent before the restart; waiting out recvWindow before sending", metadata: ["wait_ms": "\(waitMs)"])
-        try? msg.inProgress()
-        try? await Task.sleep(for: .milliseconds(waitMs))
-        try? msg.inProgress()
-        return true
-    }
-
     func placeOrder(_ n: Oms_V1_NewOrder, symbol: String, redelivered: Bool, msg: JetStreamMessage) async -> BinanceExecutionClient.Disposition {
         let tracked = TrackedOrder(new: n, symbol: symbol)
         let venueID = tracked.venueClientID
@@ -362,7 +347,7 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
                 case .found(let r): await apply(r, venueID: venueID); return .ack
                 case .notFound:
                     // Unknown to the venue, but a request of the previous incarnation may still be on its way.
-                    if redelivered, await waitOutPriorIncarnation(msg: msg) { continue }
+                    if redelivered, await core.waitOutPriorIncarnation(msg: msg) { continue }
                 case .unavailable: return .nak(.seconds(2))
                 }
             }

@@ -26,7 +26,7 @@ struct PriorIncarnation: Sendable {
 
     /// The command may already be at the venue (sent by this process before, or by the previous one).
     func maySendAgain(numDelivered: UInt64, storedNs: Int64) -> Bool {
-        numDelivered > 1 || storedNs < startedNs
+        DeliveryInfo.mayHaveBeenHandled(numDelivered: numDelivered, storedNs: storedNs, processStartedNs: startedNs)
     }
 
     /// Before this venue time, a request of the previous incarnation may still execute.

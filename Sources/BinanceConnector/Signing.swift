@@ -1,5 +1,6 @@
 @preconcurrency import Crypto
 import Foundation
+import OMSCore
 
 /// How a request is signed. HMAC-SHA256 gives lower-case hex; Ed25519 gives
 /// base64 (percent-encoded when it travels in a query string). `session.logon`
@@ -51,40 +52,9 @@ public enum BinanceSigner: @unchecked Sendable {
     }
 }
 
-enum Hex {
-    static let digits: [UInt8] = Array("0123456789abcdef".utf8)
-    static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+extension Hex {
     static func encode(_ mac: HashedAuthenticationCode<SHA256>) -> String {
         mac.withUnsafeBytes { encode($0) }
-    }
-    static func decode(_ s: String) -> [UInt8]? {
-        let u = Array(s.utf8)
-        guard u.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(u.count / 2)
-        func v(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x61...0x66: c - 0x61 + 10
-            case 0x41...0x46: c - 0x41 + 10
-            default: nil
-            }
-        }
-        var i = 0
-        while i < u.count {
-            guard let h = v(u[i]), let l = v(u[i + 1]) else { return nil }
-            out.append(h << 4 | l)
-            i += 2
-        }
-        return out
     }
 }
 

@@ -24,7 +24,7 @@ public struct TokenAuthenticator: Sendable {
     }
 
     public static func sha256Hex(_ token: String) -> String {
-        Hex.lowercase(SHA256.hash(data: Data(token.utf8)))
+        Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
 
     /// `authorization` metadata value ("Bearer <token>" or the bare token).
@@ -40,11 +40,11 @@ public struct TokenAuthenticator: Sendable {
 public enum OrderIDs {
     static func digest(_ parts: String...) -> String {
         let h = SHA256.hash(data: Data(parts.joined(separator: "\u{1F}").utf8))
-        return Hex.lowercase(h.prefix(12))
+        return Hex.encode(h.prefix(12))
     }
     public static func commandID(account: String, clientOrderID: String) -> String { "new-" + digest("new", account, clientOrderID) }
     public static func orderID(account: String, clientOrderID: String) -> String { "o" + digest("order", account, clientOrderID) }
     public static func fingerprint(_ bytes: [UInt8]) -> String {
-        Hex.lowercase(SHA256.hash(data: bytes))
+        Hex.encode(SHA256.hash(data: bytes))
     }
 }

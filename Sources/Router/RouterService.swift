@@ -91,8 +91,7 @@ enum RouterService {
             }
         }
 
-        // Commands stored before this moment may have been handled by the previous router process
-        // (resumeInOrder re-creates the durable, so delivery counts start again at 1).
+        // Commands stored before this moment may have been handled by the previous router process.
         let startedNs = wallClockNanos()
         var commandSpec = ConsumerSpec(durable: "router", filterSubject: "cmd.route.>")
         commandSpec.ackWait = .seconds(10)
@@ -126,7 +125,7 @@ enum RouterService {
                     let now = wallClockNanos()
                     let outputs: [RoutingPlanner.Output]
                     do {
-                        let handledBefore = msg.delivery.numDelivered > 1 || msg.delivery.timestampNs < startedNs
+                        let handledBefore = msg.delivery.mayHaveBeenHandled(processStartedNs: startedNs)
                         outputs = try state.withLock { p in try p.handle(cmd, nowNs: now, handledBefore: handledBefore) }
                     } catch {
                         log.error("command cannot be routed; terminating it", metadata: ["command_id": "\(cmd.commandID)", "error": "\(error)"])

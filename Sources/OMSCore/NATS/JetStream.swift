@@ -177,19 +177,20 @@ public final class JetStream: @unchecked Sendable {
     /// The ack floor (stream sequence) of an existing durable; nil when there is none.
     /// Messages matching the consumer's filter not yet delivered to it (nil: no such consumer).
     public func consumerPending(stream: String, durable: String) -> UInt64? {
-        var info: UnsafeMutablePointer<jsConsumerInfo>?
-        var jerr = jsErrCode(0)
-        guard js_GetConsumerInfo(&info, js, stream, durable, nil, &jerr) == NATS_OK, let info else { return nil }
-        defer { jsConsumerInfo_Destroy(info) }
-        return info.pointee.NumPending
+        consumerInfo(stream: stream, durable: durable) { $0.NumPending }
     }
 
     func ackFloor(stream: String, durable: String) -> UInt64? {
+        consumerInfo(stream: stream, durable: durable) { $0.AckFloor.Stream }
+    }
+
+    /// One field of the consumer's info (nil: no such consumer, or JetStream did not answer).
+    private func consumerInfo<T>(stream: String, durable: String, _ read: (jsConsumerInfo) -> T) -> T? {
         var info: UnsafeMutablePointer<jsConsumerInfo>?
         var jerr = jsErrCode(0)
         guard js_GetConsumerInfo(&info, js, stream, durable, nil, &jerr) == NATS_OK, let info else { return nil }
         defer { jsConsumerInfo_Destroy(info) }
-        return info.pointee.AckFloor.Stream
+        return read(info.pointee)
     }
 
     public func deleteConsumer(stream: String, durable: String) throws {

@@ -10,6 +10,17 @@ public struct DeliveryInfo: Sendable, Equatable {
     public var numDelivered: UInt64
     public var numPending: UInt64
     public var timestampNs: Int64
+
+    /// A previous process of the consumer may already have handled this message: it was delivered
+    /// before, or stored before this process started (a `resumeInOrder` consumer is re-created at
+    /// start, so its delivery counts begin again at 1 and `numDelivered` alone cannot tell).
+    public func mayHaveBeenHandled(processStartedNs: Int64) -> Bool {
+        Self.mayHaveBeenHandled(numDelivered: numDelivered, storedNs: timestampNs, processStartedNs: processStartedNs)
+    }
+
+    public static func mayHaveBeenHandled(numDelivered: UInt64, storedNs: Int64, processStartedNs: Int64) -> Bool {
+        numDelivered > 1 || storedNs < processStartedNs
+    }
 }
 
 /// A message fetched from a pull consumer. It keeps the underlying `natsMsg`
