@@ -68,11 +68,9 @@ public struct ProjectionFeeder: Sendable {
             }
             if snapshotPath != nil && snapshotInterval > .zero {
                 group.addTask {
-                    var last: [String: UInt64] = start
                     while !Task.isCancelled {
                         try await Task.sleep(for: snapshotInterval)
-                        let now = applied.value
-                        if now != last, writeSnapshot(sequences: now) { last = now }
+                        if applied.value != applied.written { writeSnapshot() }
                     }
                 }
             }
@@ -113,11 +111,12 @@ public struct ProjectionFeeder: Sendable {
 
     /// Writes the projection with the sequences it reflects (read before the copy: see ProjectionSnapshot).
     @discardableResult
-    public func writeSnapshot(sequences: [String: UInt64]? = nil) -> Bool {
+    public func writeSnapshot() -> Bool {
         guard let path = snapshotPath else { return false }
-        let seqs = sequences ?? applied.value
+        let seqs = applied.value
         do {
             try projection.snapshot(sequences: seqs, instruments: instruments.all()).write(to: path)
+            applied.written = seqs
             return true
         } catch {
             logger.warning("projection snapshot not written", metadata: ["path": "\(path)", "error": "\(error)"])
@@ -202,13 +201,19 @@ public struct ProjectionFeeder: Sendable {
 
 import Synchronization
 
-/// Per stream, the last sequence applied to the projection; and how many
-/// messages this process applied (a restart from a snapshot applies only the tail).
+/// Per stream, the last sequence applied to the projection and the sequences
+/// the last snapshot on disk reflects; and how many messages this process
+/// applied (a restart from a snapshot applies only the tail).
 final class AppliedSequences: Sendable {
-    private let table = Mutex<(sequences: [String: UInt64], applied: Int)>(([:], 0))
+    private let table = Mutex<(sequences: [String: UInt64], written: [String: UInt64], applied: Int)>(([:], [:], 0))
     var value: [String: UInt64] { table.withLock { $0.sequences } }
+    var written: [String: UInt64] {
+        get { table.withLock { $0.written } }
+        set { table.withLock { $0.written = newValue } }
+    }
     var messagesApplied: Int { table.withLock { $0.applied } }
-    func set(_ v: [String: UInt64]) { table.withLock { $0.sequences = v } }
+    /// After a restore: applied and on disk are the snapshot's.
+    func set(_ v: [String: UInt64]) { table.withLock { $0.sequences = v; $0.written = v } }
     func advance(_ stream: String, to seq: UInt64, messages: Int) {
         table.withLock {
             $0.sequences[stream] = max($0.sequences[stream] ?? 0, seq)

@@ -22,22 +22,20 @@ public struct RoutingPlanner: Sendable {
     /// Orders this router rejected itself (most recent first out), so a cancel racing the
     /// REJECTED event is answered here instead of reaching a connector that never saw the
     /// order (which would report it CANCELED: two terminal states). Bounded.
-    var rejectedHere: [String: Int] = [:]
-    var rejectedOrder: [String] = []
+    var rejectedHere: Set<String> = []
+    var rejectedOrder: [String] = []   // FIFO of rejectedHere, oldest at rejectedHead
     var rejectedHead = 0
     static let rejectedMemory = 10_000
 
     mutating func rememberRejected(_ orderID: String) {
-        guard rejectedHere[orderID] == nil else { return }
-        rejectedHere[orderID] = rejectedOrder.count
+        guard rejectedHere.insert(orderID).inserted else { return }
         rejectedOrder.append(orderID)
         if rejectedOrder.count - rejectedHead > Self.rejectedMemory {
-            rejectedHere[rejectedOrder[rejectedHead]] = nil
+            rejectedHere.remove(rejectedOrder[rejectedHead])
             rejectedHead += 1
             if rejectedHead > Self.rejectedMemory {
                 rejectedOrder.removeFirst(rejectedHead)
                 rejectedHead = 0
-                for (i, id) in rejectedOrder.enumerated() { rejectedHere[id] = i }
             }
         }
     }
@@ -87,40 +85,18 @@ public struct RoutingPlanner: Sendable {
                 }
             }
             guard c.instrument.exchange != "auto" else { return [] }  // unknown parent: nothing live to cancel
-            if rejectedHere[c.orderID] != nil {
-                var e = Oms_V1_OrderEvent()
-                e.eventID = "\(cmd.commandID).cancel-rejected"
-                e.eventType = .cancelRejected
-                e.order.orderID = c.orderID
-                e.order.clientOrderID = c.clientOrderID
-                e.order.account = c.account
-                e.order.instrument = c.instrument
-                e.order.status = .rejected
-                e.reasonCode = .unknownOrder
-                e.reasonText = "the order was rejected by the router; nothing to cancel"
-                e.source = "router"
-                e.tsEventNs = nowNs
-                e.tsInitNs = nowNs
-                let s = try Subjects.orders(exchange: c.instrument.exchange, market: c.instrument.market, symbol: c.instrument.symbol)
-                return [.orderEvent(subject: s, id: e.eventID, event: e)]
+            if rejectedHere.contains(c.orderID) {
+                return [try requestRefused(.cancelRejected, eventID: "\(cmd.commandID).cancel-rejected", orderID: c.orderID,
+                                           clientOrderID: c.clientOrderID, account: c.account, instrument: c.instrument, status: .rejected,
+                                           reason: .unknownOrder, text: "the order was rejected by the router; nothing to cancel", nowNs: nowNs)]
             }
             let s = try Subjects.venueCommand(exchange: c.instrument.exchange, market: c.instrument.market, symbol: c.instrument.symbol)
             return [.venueCommand(subject: s, id: "\(cmd.commandID).venue", command: cmd)]
         case .amendOrder(let a):
             if tracker.isParent(a.orderID) || a.instrument.exchange == "auto" {
-                var e = Oms_V1_OrderEvent()
-                e.eventID = "\(cmd.commandID).amend-rejected"
-                e.eventType = .amendRejected
-                e.order.orderID = a.orderID
-                e.order.account = a.account
-                e.order.instrument = a.instrument
-                e.reasonCode = .noRoute
-                e.reasonText = "a routed (auto) order cannot be amended; cancel and resubmit"
-                e.source = "router"
-                e.tsEventNs = nowNs
-                e.tsInitNs = nowNs
-                let s = try Subjects.orders(exchange: a.instrument.exchange, market: a.instrument.market, symbol: a.instrument.symbol)
-                return [.orderEvent(subject: s, id: e.eventID, event: e)]
+                return [try requestRefused(.amendRejected, eventID: "\(cmd.commandID).amend-rejected", orderID: a.orderID,
+                                           clientOrderID: "", account: a.account, instrument: a.instrument, status: .unspecified,
+                                           reason: .noRoute, text: "a routed (auto) order cannot be amended; cancel and resubmit", nowNs: nowNs)]
             }
             let s = try Subjects.venueCommand(exchange: a.instrument.exchange, market: a.instrument.market, symbol: a.instrument.symbol)
             return [.venueCommand(subject: s, id: "\(cmd.commandID).venue", command: cmd)]
@@ -253,6 +229,27 @@ public struct RoutingPlanner: Sendable {
         cmd.commandID = "\(commandID).\(childOrderID)"
         cmd.newOrder = child
         return cmd
+    }
+
+    /// A cancel or amend the router answers itself (CANCEL_REJECTED / AMEND_REJECTED), on the order's own subject.
+    func requestRefused(_ type: Oms_V1_OrderEventType, eventID: String, orderID: String, clientOrderID: String, account: String,
+                        instrument: Oms_V1_InstrumentId, status: Oms_V1_OrderStatus, reason: Oms_V1_RejectReason, text: String,
+                        nowNs: Int64) throws -> Output {
+        var e = Oms_V1_OrderEvent()
+        e.eventID = eventID
+        e.eventType = type
+        e.order.orderID = orderID
+        e.order.clientOrderID = clientOrderID
+        e.order.account = account
+        e.order.instrument = instrument
+        e.order.status = status
+        e.reasonCode = reason
+        e.reasonText = text
+        e.source = "router"
+        e.tsEventNs = nowNs
+        e.tsInitNs = nowNs
+        let s = try Subjects.orders(exchange: instrument.exchange, market: instrument.market, symbol: instrument.symbol)
+        return .orderEvent(subject: s, id: e.eventID, event: e)
     }
 
     /// A REJECTED order event from the router (no route, venue unavailable), on the order's own subject.
