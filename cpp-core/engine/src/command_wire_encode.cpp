@@ -34,32 +34,46 @@ inline std::size_t fs_strnlen(const FixedString<N>& s) {
     }
 }
 
+// kChecked = false when the caller proved the buffer can hold the largest
+// message of its kind (see kMaxDecisionBytes): no capacity test per field.
+template <bool kChecked = true>
 struct W {
     std::uint8_t* p;
     std::uint8_t* end;
     bool ok = true;
 
+    bool room(std::size_t n) {
+        if constexpr (kChecked) {
+            if (static_cast<std::size_t>(end - p) < n) { ok = false; return false; }
+        }
+        return true;
+    }
     void varint(std::uint64_t v) {
-        if (end - p < 10) { ok = false; return; }
+        if (!room(v < 0x80 ? 1 : (64 - static_cast<std::size_t>(__builtin_clzll(v)) + 6) / 7)) return;  // exact size
         while (v >= 0x80) { *p++ = static_cast<std::uint8_t>(v | 0x80); v >>= 7; }
         *p++ = static_cast<std::uint8_t>(v);
     }
-    void tag(std::uint32_t f, std::uint32_t wt) { varint((f << 3) | wt); }
+    // Tags and lengths below 128: one byte (every tag here, most lengths).
+    void small(std::uint64_t v) {
+        if (v < 0x80 && room(1)) *p++ = static_cast<std::uint8_t>(v);
+        else varint(v);
+    }
+    void tag(std::uint32_t f, std::uint32_t wt) { small((f << 3) | wt); }
     void raw(const void* s, std::size_t n) {
-        if (static_cast<std::size_t>(end - p) < n) { ok = false; return; }
+        if (!room(n)) return;
         std::memcpy(p, s, n);
         p += n;
     }
     void str(std::uint32_t f, const char* s, std::size_t n_max) {
-        std::size_t n = strnlen(s, n_max);
+        std::size_t n = n_max ? strnlen(s, n_max) : 0;
         if (!n) return;
-        tag(f, 2); varint(n); raw(s, n);
+        tag(f, 2); small(n); raw(s, n);
     }
     // Copy of a fixed string's n used bytes: with room for all N bytes, one
     // fixed-size (inlined, vector) copy of the whole buffer, of which n count.
     template <std::size_t N>
     void raw_fs(const FixedString<N>& s, std::size_t n) {
-        if (static_cast<std::size_t>(end - p) >= N) {
+        if (!kChecked || static_cast<std::size_t>(end - p) >= N) {
             std::memcpy(p, s.data, N);
             p += n;
         } else {
@@ -67,27 +81,28 @@ struct W {
         }
     }
     template <std::size_t N>
-    void str(std::uint32_t f, const FixedString<N>& s) {
-        const std::size_t n = fs_strnlen(s);
+    void str_n(std::uint32_t f, const FixedString<N>& s, std::size_t n) {
         if (!n) return;
-        tag(f, 2); varint(n); raw_fs(s, n);
+        tag(f, 2); small(n); raw_fs(s, n);
     }
+    template <std::size_t N>
+    void str(std::uint32_t f, const FixedString<N>& s) { str_n(f, s, fs_strnlen(s)); }
     template <std::size_t N>
     void rep_str(std::uint32_t f, const FixedString<N>& s) {  // repeated: empty elements are packed too
         const std::size_t n = fs_strnlen(s);
-        tag(f, 2); varint(n); raw_fs(s, n);
+        tag(f, 2); small(n); raw_fs(s, n);
     }
     void u64(std::uint32_t f, std::uint64_t v) { if (v) { tag(f, 0); varint(v); } }
     void i64(std::uint32_t f, std::int64_t v) { u64(f, static_cast<std::uint64_t>(v)); }
     void i32(std::uint32_t f, std::int32_t v) { if (v) { tag(f, 0); varint(static_cast<std::uint64_t>(static_cast<std::int64_t>(v))); } }
-    void boolean(std::uint32_t f, bool v) { if (v) { tag(f, 0); varint(1); } }
+    void boolean(std::uint32_t f, bool v) { if (v) { tag(f, 0); small(1); } }
 
     // Length-delimited sub-message: body written after a 1-byte length
     // placeholder, moved right when the length needs more bytes.
     template <typename Body>
     void msg(std::uint32_t f, Body&& body) {
         tag(f, 2);
-        if (!ok || end - p < 1) { ok = false; return; }
+        if (!ok || !room(1)) { ok = false; return; }
         std::uint8_t* len_at = p++;
         std::uint8_t* start = p;
         body();
@@ -97,7 +112,7 @@ struct W {
         std::uint8_t tmp[5];
         int k = 0;
         std::uint64_t v = n;
-        while (v >= 0x80) { tmp[k++] = static_cast<std::uint8_t>(v | 0x80); v >>= 7; }
+        while (v >= 0x80 && k < 4) { tmp[k++] = static_cast<std::uint8_t>(v | 0x80); v >>= 7; }  // n < 2^28: <= 4 bytes
         tmp[k++] = static_cast<std::uint8_t>(v);
         if (end - p < k - 1) { ok = false; return; }
         std::memmove(start + (k - 1), start, n);
@@ -112,20 +127,31 @@ struct W {
     }
 };
 
-}  // namespace
+// Largest RiskDecision W can write, counting whole FixedString copies
+// (raw_fs stores all N bytes): tags 1 byte, lengths <= 2, varints <= 10.
+constexpr std::size_t kMaxDecisionBytes =
+    (1 + 1 + 64 + 9) +                                          // decision_id (raw_fs of command_id + ":decision")
+    (1 + 1 + 64) + (1 + 1 + 48) + (1 + 1 + 32) +                // command_id, order_id, account
+    (1 + 1 + (1 + 1 + 16) + (1 + 1 + 16) + (1 + 1 + 32)) +      // instrument
+    2 * (1 + 10) +                                              // result, reason
+    (1 + 2 + sizeof(RejectText::buf)) +                         // text
+    3 * (1 + 10);                                               // sequence, latency, ts
 
-std::size_t encode_decision_direct(const Decision& d, std::int64_t check_latency_ns, std::uint8_t* buf, std::size_t cap) {
-    W w{buf, buf + cap};
-    // decision_id = command_id + ":decision" (as Codec's join: capped at 95 chars).
-    char decision_id[96];
-    std::size_t n = fs_strnlen(d.command_id);
-    std::memcpy(decision_id, d.command_id.data, n);
-    if (n == d.command_id.len) {  // (an id with an embedded NUL ends there, as in protobuf-c's strlen)
-        std::memcpy(decision_id + n, ":decision", 9);
-        n += 9;
+template <bool kChecked>
+std::size_t encode_decision_impl(const Decision& d, std::int64_t check_latency_ns, std::uint8_t* buf, std::size_t cap) {
+    W<kChecked> w{buf, buf + cap};
+    // decision_id = command_id + ":decision" (Codec's join caps it at 95
+    // chars; 63 + 9 never reaches that). An id with an embedded NUL ends
+    // there, as in protobuf-c's strlen, and then has no suffix.
+    const std::size_t n = fs_strnlen(d.command_id);
+    const bool whole = n == d.command_id.len;
+    if (const std::size_t id_len = n + (whole ? 9 : 0)) {
+        w.tag(1, 2);
+        w.small(id_len);
+        w.raw_fs(d.command_id, n);
+        if (whole) w.raw(":decision", 9);
     }
-    if (n) { w.tag(1, 2); w.varint(n); w.raw(decision_id, n); }
-    w.str(2, d.command_id);
+    w.str_n(2, d.command_id, n);
     w.str(3, d.order_id);
     w.str(4, d.account);
     w.id(5, d.instrument);
@@ -138,8 +164,15 @@ std::size_t encode_decision_direct(const Decision& d, std::int64_t check_latency
     return w.ok ? static_cast<std::size_t>(w.p - buf) : 0;
 }
 
+}  // namespace
+
+std::size_t encode_decision_direct(const Decision& d, std::int64_t check_latency_ns, std::uint8_t* buf, std::size_t cap) {
+    return cap >= kMaxDecisionBytes ? encode_decision_impl<false>(d, check_latency_ns, buf, cap)
+                                    : encode_decision_impl<true>(d, check_latency_ns, buf, cap);
+}
+
 std::size_t encode_command_direct(const OrderCommandMsg& c, std::uint8_t* buf, std::size_t cap) {
-    W w{buf, buf + cap};
+    W<> w{buf, buf + cap};
     w.str(1, c.command_id);
     switch (c.kind) {
         case CommandKind::NewOrder: {

@@ -262,6 +262,11 @@ TEST(CommandWire, DirectEncodersAreByteIdenticalToProtobufC) {
         ASSERT_EQ(0, std::memcmp(a, b, na)) << "decision #" << i;
         cap = na ? g() % na : 0;
         ASSERT_EQ(c.encode_decision(d, lat, a, cap), 0u);
+        // Just enough room (below the size that skips the capacity checks):
+        // the checked writer produces the same bytes.
+        std::uint8_t exact[4096];
+        ASSERT_EQ(c.encode_decision(d, lat, exact, na), na) << "decision #" << i;
+        ASSERT_EQ(0, std::memcmp(exact, b, na)) << "decision #" << i;
     }
 }
 

@@ -71,14 +71,19 @@ public:
         return idx && matches(*idx, exchange, market, symbol) ? *idx : kNotFound;
     }
     std::uint32_t find(const InstrumentId& id) const {  // same fingerprint, no string_view round trip
+        // Consecutive messages mostly name the same instrument: three short
+        // compares instead of three hashes and a probe.
+        if (last_ < count_) {
+            const InstrumentId& s = specs_[last_].id;
+            if (s.symbol == id.symbol && s.market == id.market && s.exchange == id.exchange) return last_;
+        }
         const std::uint32_t* idx =
             by_fp_.find(hash_fs(id.symbol, hash_fs(id.market, hash_fs(id.exchange, kSeed))));
         if (!idx) return kNotFound;
         const InstrumentId& s = specs_[*idx].id;
-        return s.symbol == id.symbol && s.market == id.market &&
-                       (s.exchange == id.exchange || id.exchange.view() == "auto")
-                   ? *idx
-                   : kNotFound;
+        if (!(s.symbol == id.symbol && s.market == id.market)) return kNotFound;
+        if (s.exchange == id.exchange) return last_ = *idx;
+        return id.exchange.view() == "auto" ? *idx : kNotFound;
     }
 
     const InstrumentSpec& operator[](std::uint32_t i) const { return specs_[i]; }
@@ -97,6 +102,9 @@ private:
     }
 
     std::uint32_t count_ = 0;
+    // find()'s last exact hit (a lookup cache: engine thread only, and any
+    // value below count_ is valid, so it may be snapshotted as it is).
+    mutable std::uint32_t last_ = kNotFound;
     FlatMap<std::uint64_t, std::uint32_t, kMaxInstruments * 4, IdentityHash> by_fp_;  // fingerprint -> index
     InstrumentSpec specs_[kMaxInstruments];
 };
