@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::int64_t kNsPerDay = 86'400'000'000'000LL;
 constexpr std::uint32_t kSnapshotMagic = 0x4F4D5345;  // "OMSE"
-constexpr std::uint32_t kSnapshotVersion = 5;  // 2: fingerprint-keyed order indexes; 3: venue positions in slots, fingerprint instrument index; 4: futures state or bucketed dedup index (two branches); 5: both
+constexpr std::uint32_t kSnapshotVersion = 6;  // 2: fingerprint-keyed order indexes; 3: venue positions in slots, fingerprint instrument index; 4: futures state or bucketed dedup index (two branches); 5: both; 6: index keys in OrderRecord, instrument lookup cache
 
 struct SnapshotHeader {
     std::uint32_t magic;
@@ -206,8 +206,8 @@ void Engine::release(OrderRecord& o) {
 void Engine::retire(std::uint32_t idx) {
     OrderRecord& o = s_.orders[idx];
     release(o);
-    s_.order_idx.erase(order_fp(o.order_id));
-    if (!o.client_order_id.empty()) s_.clord_idx.erase(clord_fp(s_.accounts[o.account].name, o.client_order_id));
+    s_.order_idx.erase(o.order_key);
+    if (!o.client_order_id.empty()) s_.clord_idx.erase(o.clord_key);
     s_.orders.release(idx);
 }
 
@@ -325,13 +325,15 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
     const Fp128 cfp = s_.cmd_dedup.fingerprint(cmd.command_id);
     s_.cmd_dedup.prefetch(cfp);
     s_.cmd_dedup.prefetch_eviction();
-    std::uint64_t ofp = 0;
+    std::uint64_t ofp = 0, clfp = 0;
     std::uint32_t instr = InstrumentRegistry::kNotFound;
     if (cmd.kind == CommandKind::NewOrder) {
         ofp = order_fp(cmd.new_order.order_id);
         s_.order_idx.prefetch(ofp);
-        if (!cmd.new_order.client_order_id.empty())
-            s_.clord_idx.prefetch(clord_fp(cmd.new_order.account, cmd.new_order.client_order_id));
+        if (!cmd.new_order.client_order_id.empty()) {
+            clfp = clord_fp(cmd.new_order.account, cmd.new_order.client_order_id);
+            s_.clord_idx.prefetch(clfp);
+        }
         // Pure lookup done while the prefetches above are in flight (the
         // dedup probe below would otherwise stall on them right away).
         instr = s_.instruments.find(cmd.new_order.instrument);
@@ -359,7 +361,7 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
         if (cmd.kind == CommandKind::NewOrder && forced_->result == DecisionResult::Accepted) {
             const bool was = replay_;
             replay_ = true;  // restore the order without re-running the checks
-            st = on_new(cmd, out, sd, ofp, instr);
+            st = on_new(cmd, out, sd, ofp, clfp, instr);
             replay_ = was;
         } else {
             st = HandleStatus::Ok;
@@ -368,7 +370,7 @@ HandleStatus Engine::handle(const OrderCommandMsg& cmd, OutputBuffer& out) {
         sd.reason = forced_->reason;
         copy_text(sd.text, forced_->text);
     } else switch (cmd.kind) {
-        case CommandKind::NewOrder: st = on_new(cmd, out, sd, ofp, instr); break;
+        case CommandKind::NewOrder: st = on_new(cmd, out, sd, ofp, clfp, instr); break;
         case CommandKind::CancelOrder: st = on_cancel(cmd, out, sd); break;
         case CommandKind::AmendOrder: st = on_amend(cmd, out, sd); break;
         case CommandKind::CancelAll: st = on_cancel_all(cmd, out, sd); break;
@@ -427,7 +429,7 @@ void Engine::emit(const OrderCommandMsg& cmd, const StoredDecision& sd, OutputBu
 }
 
 HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDecision& sd, std::uint64_t ofp,
-                            std::uint32_t instr) {
+                            std::uint64_t cfp, std::uint32_t instr) {
     const NewOrderMsg& m = cmd.new_order;
     RejectText& t = sd.text;
     auto reject = [&](RejectReason r) { set_reject(sd, r); return HandleStatus::Ok; };
@@ -456,7 +458,6 @@ HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDec
         else t.put("order_id fingerprint collision ").put(m.order_id.view());
         return reject(RejectReason::InvalidRequest);
     }
-    const std::uint64_t cfp = m.client_order_id.empty() ? 0 : clord_fp(m.account, m.client_order_id);
     if (!m.client_order_id.empty() && s_.clord_idx.find(cfp)) {
         if (find_clord(acct, m.client_order_id, cfp) != kNoIndex) {
             t.put("duplicate client_order_id ").put(m.client_order_id.view());
@@ -537,6 +538,8 @@ HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDec
     rec.price = o.price;
     rec.notional_px = notional_px;
     rec.created_ns = rec.updated_ns = m.ts_ns;
+    rec.order_key = ofp;
+    rec.clord_key = cfp;
     transition(rec.status, OrderStatus::PendingNew);
     s_.order_idx.insert(ofp, idx);
     if (!rec.client_order_id.empty()) s_.clord_idx.insert(cfp, idx);

@@ -55,6 +55,9 @@ struct OrderRecord {
     std::int64_t prev_qty = 0, prev_price = 0;  // restored on AMEND_REJECTED
     std::int64_t notional_px = 0;        // price used for the reservation notional
     std::int64_t created_ns = 0, updated_ns = 0;
+    // Its keys in order_idx / clord_idx (0: no client order id), kept so
+    // retiring the order does not hash its ids again.
+    std::uint64_t order_key = 0, clord_key = 0;
 };
 
 struct AccountState {
@@ -290,7 +293,7 @@ private:
     void futures_position(SlotState& s, const PositionEntry& p, const InstrumentSpec& spec);
     RejectReason check_order(std::uint16_t acct, std::uint32_t instr, std::uint32_t slot, const OrderView& o,
                              bool is_amend, RejectText& t);
-    HandleStatus on_new(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd, std::uint64_t ofp,
+    HandleStatus on_new(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd, std::uint64_t ofp, std::uint64_t cfp,
                         std::uint32_t instr);
     HandleStatus on_cancel(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);
     HandleStatus on_amend(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd);

@@ -32,7 +32,8 @@ public:
         free_head_ = next_free_[i];
         next_free_[i] = kNoIndex;
         live_[i] = 1;
-        items_[i] = T{};
+        // items_[i] is T{} already: reset() and release() leave every free
+        // item so (zeroing it again here cost ~30 instructions an order).
         ++size_;
         return i;
     }
