@@ -116,12 +116,9 @@ void Codec::reset_arena() { arena_used_ = 0; }
 
 // ------------------------------------------------------------------ decode ----
 
-bool Codec::decode_command(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out) {
-    // Large inputs go to protobuf-c so arena exhaustion fails identically.
-    if (len + 8192 <= arena_size_) {
-        bool ok = false;
-        if (decode_command_fast(data, len, sequence, out, ok) == 1) return ok;
-    }
+// decode_command when the fast decoder declines: counted, then protobuf-c.
+bool Codec::decode_command_fallback(const std::uint8_t* data, std::size_t len, std::uint64_t sequence,
+                                    OrderCommandMsg& out) {
     ++command_fallbacks_;
     return decode_command_reference(data, len, sequence, out);
 }

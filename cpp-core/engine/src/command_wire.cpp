@@ -1,21 +1,29 @@
 // Hand-written, allocation-free decoder for oms.v1.OrderCommand (the order
 // path's hottest decode: protobuf-c's generic unpack + arena copy cost
-// ~0.6-0.8 us per NewOrder, this is a single pass over the bytes).
+// ~0.6-0.8 us per NewOrder, this is one straight pass over the bytes).
 //
 // Equivalence with the protobuf-c path (Codec::decode_command_reference) is
 // the contract: same return value, same OrderCommandMsg when it succeeds
-// (tests/test_codec.cpp checks every golden vector and a differential
-// mutation run; fuzz/fuzz_command.cpp aborts on any difference). To keep that
-// contract simple the fast path only handles canonical, unambiguous input and
-// returns Fallback for everything else, which then goes to protobuf-c:
-//   * a tag that is not one of the message's fields with its wire type
-//     (unknown fields, tag 0, mismatched wire types, overlong tag varints),
-//   * any non-repeated field seen twice (protobuf-c merges repeated
-//     sub-messages and switches oneofs), more than 4 routing venues,
+// (tests/test_codec.cpp and tests/test_command_wire.cpp check every golden
+// vector, random commands and a differential mutation run;
+// fuzz/fuzz_command.cpp aborts on any difference). To keep that contract
+// simple the fast path only takes canonical input - what every producer
+// writes (swift-protobuf in oms-server, protobuf-c, our own encoder): each
+// message's fields in field-number order, each at most once (a repeated
+// field's elements back to back), every tag in its shortest form. Reading a
+// message is then a straight line of "is the next byte the tag of field k?"
+// compares, one per field, in field order; a field seen twice or out of
+// order simply fails to match and leaves bytes over. Anything else goes to
+// protobuf-c (decode_command_fast returns -1):
+//   * fields out of order or repeated, unknown fields, tag 0, mismatched wire
+//     types, non-shortest tags, two oneof members, more than 4 routing venues,
 //   * length prefixes of 5+ bytes, and any malformed or truncated input.
 // Field semantics mirrored from protobuf-c + Codec: strings stop at the first
 // NUL (protobuf-c hands out C strings), int32/enums are the varint's low 32
-// bits, bools are "any payload bit set", absent sub-messages read as zero.
+// bits, bools are "any payload bit set", absent fields and sub-messages read
+// as zero / empty.
+#include <emmintrin.h>
+
 #include <cstring>
 
 #include "oms/engine/codec.hpp"
@@ -23,422 +31,377 @@
 namespace oms::engine {
 namespace {
 
-enum class R { Ok, Fallback };
+// The field readers and the short-string copy: inlined into each use, so
+// every field is a few straight-line instructions with the cursor in
+// registers.
+#define OMS_INLINE [[gnu::always_inline]] inline
+
+// What an absent string field reads from: a whole zero chunk, so copying it
+// is the same straight-line chunk copy as a short string's.
+alignas(16) constexpr std::uint8_t kEmpty[16] = {};
 
 struct Slice {
-    const std::uint8_t* p = nullptr;
+    const std::uint8_t* p = kEmpty;
     std::uint32_t n = 0;
     // End of the whole input buffer: bytes in [p + n, lim) belong to later
-    // fields and may be read (never used) by word-wise string copies.
-    const std::uint8_t* lim = nullptr;
-};
-
-struct Reader {
-    const std::uint8_t* p;
-    const std::uint8_t* end;
-    const std::uint8_t* lim;  // end of the whole input (Slice::lim)
-
-    // Varint of at most 10 bytes (protobuf-c's limit); value = low 64 bits.
-    // *any_bits: some payload bit set (protobuf-c's bool rule).
-    bool varint(std::uint64_t& v, bool* any_bits = nullptr) {
-        std::uint64_t r = 0;
-        bool any = false;
-        for (int i = 0; i < 10; ++i) {
-            if (p == end) return false;
-            std::uint8_t b = *p++;
-            any |= (b & 0x7f) != 0;
-            if (i < 10) r |= static_cast<std::uint64_t>(b & 0x7f) << (7 * i);
-            if (!(b & 0x80)) { v = r; if (any_bits) *any_bits = any; return true; }
-        }
-        return false;
-    }
-    // Tag: 1 byte (fields 1-15) or the canonical 2-byte form (fields 16+).
-    bool tag(std::uint32_t& field, std::uint32_t& wt) {
-        if (p == end) return false;
-        std::uint8_t b0 = *p;
-        if (!(b0 & 0x80)) { ++p; field = b0 >> 3; wt = b0 & 7; return true; }
-        if (end - p < 2) return false;
-        std::uint8_t b1 = p[1];
-        if ((b1 & 0x80) || b1 == 0) return false;
-        p += 2;
-        std::uint32_t t = (b0 & 0x7fu) | (static_cast<std::uint32_t>(b1) << 7);
-        field = t >> 3; wt = t & 7;
-        return true;
-    }
-    // Length prefix of at most 4 bytes, bounded by the buffer.
-    bool bytes(Slice& s) {
-        std::uint32_t len = 0;
-        for (int i = 0;; ++i) {
-            if (i == 4 || p == end) return false;
-            std::uint8_t b = *p++;
-            len |= static_cast<std::uint32_t>(b & 0x7f) << (7 * i);
-            if (!(b & 0x80)) break;
-        }
-        if (static_cast<std::size_t>(end - p) < len) return false;
-        s.p = p; s.n = len; s.lim = lim;
-        p += len;
-        return true;
-    }
+    // fields and may be read (never used) by the 16-byte string copies and
+    // the unrolled varint reads.
+    const std::uint8_t* lim = kEmpty + 16;
 };
 
 constexpr std::uint32_t kVarint = 0, kLen = 2;
 
-// Seen-once guard: a second occurrence of a field means fallback.
-struct Seen {
-    std::uint32_t bits = 0;
-    bool first(std::uint32_t f) {
-        std::uint32_t m = 1u << f;
-        if (bits & m) return false;
-        bits |= m;
+// A field's tag in its shortest encoding, byte 0 in the low byte (fields
+// 1-15 take one byte, 16-2047 two).
+constexpr std::uint16_t tag(std::uint32_t field, std::uint32_t wire_type) {
+    const std::uint32_t v = field << 3 | wire_type;
+    return static_cast<std::uint16_t>(v < 0x80 ? v : ((v & 0x7f) | 0x80) | (v >> 7) << 8);
+}
+
+// The slow paths below return the new read position (nullptr: malformed)
+// and the value in registers: nothing of the caller's cursor is taken by
+// address, so it stays in registers on the fast paths.
+struct Read {
+    const std::uint8_t* p;
+    std::uint64_t v;
+};
+
+// Varint, byte by byte. protobuf-c's rules: at most 10 bytes, value = low
+// 64 bits; with `bool_rule` the value is instead 1 if any payload bit is
+// set (bits shifted out included), else 0.
+[[gnu::noinline]] Read varint_slow(const std::uint8_t* p, const std::uint8_t* end, bool bool_rule) {
+    std::uint64_t r = 0;
+    bool any = false;
+    for (int i = 0; i < 10; ++i) {
+        if (p == end) return {nullptr, 0};
+        const std::uint8_t b = *p++;
+        any |= (b & 0x7f) != 0;
+        r |= static_cast<std::uint64_t>(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) return {p, bool_rule ? any : r};
+    }
+    return {nullptr, 0};
+}
+
+// Length prefix of 2-4 bytes (5+: fallback).
+[[gnu::noinline]] Read len_slow(const std::uint8_t* p, const std::uint8_t* end) {
+    std::uint32_t len = 0;
+    for (int i = 0; i < 4 && p != end; ++i) {
+        const std::uint8_t b = *p++;
+        len |= static_cast<std::uint32_t>(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) return {p, len};
+    }
+    return {nullptr, 0};
+}
+
+// Cursor over one message, fields expected in field-number order. The
+// readers take a field when the next bytes are its tag, leave it absent when
+// they are not (both true), and return false only for a malformed value;
+// done() at the end says every byte belonged to an expected field. A
+// default Reader is an absent sub-message: it reads every field as absent.
+struct Reader {
+    const std::uint8_t* p = kEmpty;
+    const std::uint8_t* end = kEmpty;
+    const std::uint8_t* lim = kEmpty + 16;  // end of the whole input (Slice::lim)
+
+    Reader() = default;
+    explicit Reader(Slice s) : p(s.p), end(s.p + s.n), lim(s.lim) {}
+
+    bool done() const { return p == end; }
+
+    OMS_INLINE bool take(std::uint16_t t) {
+        if (t < 0x80) {
+            if (p == end || *p != t) return false;
+            ++p;
+            return true;
+        }
+        if (end - p < 2 || p[0] != (t & 0xff) || p[1] != (t >> 8)) return false;
+        p += 2;
+        return true;
+    }
+    // Varint value (bool_rule: 1 / 0 for "any payload bit set", protobuf-c's
+    // bool). 1-byte varints inline; 2-9 bytes (prices, ts_ns), when the
+    // input buffer has 9 bytes from here, unrolled without per-byte bounds
+    // checks: each byte adds its 7 bits and cancels the previous byte's
+    // continuation bit (the "- 1"); 9 bytes lose no payload bits, so the
+    // bool rule is value != 0. Anything else: varint_slow.
+    OMS_INLINE bool varint(std::uint64_t& v, bool bool_rule = false) {
+        if (p != end && *p < 0x80) { v = bool_rule ? *p != 0 : *p; ++p; return true; }
+        if (lim - p >= 9) {
+            std::uint64_t r = p[0];  // >= 0x80
+#pragma GCC unroll 8
+            for (int i = 1; i < 9; ++i) {
+                const std::uint64_t b = p[i];
+                r += (b - 1) << (7 * i);
+                if (b < 0x80) {
+                    if (i >= end - p) return false;  // ends past the message: varint_slow would hit `end`
+                    p += i + 1;
+                    v = bool_rule ? r != 0 : r;
+                    return true;
+                }
+            }
+        }
+        const Read x = varint_slow(p, end, bool_rule);
+        p = x.p;
+        v = x.v;
+        return x.p != nullptr;
+    }
+    OMS_INLINE bool bytes(Slice& s) {
+        if (p == end) return false;
+        std::size_t len = *p;
+        if (len < 0x80) {
+            ++p;
+        } else {
+            const Read x = len_slow(p, end);
+            if (!x.p) return false;
+            p = x.p;
+            len = x.v;
+        }
+        if (static_cast<std::size_t>(end - p) < len) return false;
+        s.p = p; s.n = static_cast<std::uint32_t>(len); s.lim = lim;
+        p += len;
+        return true;
+    }
+    // The sub-message whose tag was just taken.
+    OMS_INLINE bool sub(Reader& m) {
+        Slice s;
+        if (!bytes(s)) return false;
+        m = Reader(s);
+        return true;
+    }
+
+    // Scalar fields; absent reads as 0 / false (proto3 defaults).
+    OMS_INLINE bool num(std::uint16_t t, std::uint64_t& v, bool* present = nullptr) {
+        v = 0;
+        const bool took = take(t);
+        if (present) *present = took;
+        return !took || varint(v);
+    }
+    OMS_INLINE bool flag(std::uint16_t t, bool& b) {
+        std::uint64_t v = 0;
+        const bool ok = !take(t) || varint(v, true);
+        b = v != 0;
+        return ok;
+    }
+    // Decimal sub-message; absent reads as 0 with present = false.
+    OMS_INLINE bool dec(std::uint16_t t, Decimal& d, bool& present) {
+        Reader m;
+        std::uint64_t mantissa, scale;
+        present = take(t);
+        if (!((!present || sub(m)) && m.num(tag(1, kVarint), mantissa) && m.num(tag(2, kVarint), scale) && m.done()))
+            return false;
+        d.mantissa = static_cast<std::int64_t>(mantissa);
+        d.scale = static_cast<std::int32_t>(static_cast<std::uint32_t>(scale));
         return true;
     }
 };
 
-template <std::size_t N>
-[[gnu::noinline, gnu::cold]] bool put_str_slow(FixedString<N>& dst, const Slice& s) {
-    std::size_t n = s.n;
-    if (n) {
-        const void* z = std::memchr(s.p, 0, n);
-        if (z) n = static_cast<std::size_t>(static_cast<const std::uint8_t*>(z) - s.p);
+// Copies a command's strings into its FixedStrings with protobuf-c's
+// meaning: a string ends at its first NUL. Absent strings read as "".
+struct Strings {
+    bool fits = true;  // every id fitted its FixedString (else the decode fails)
+    bool cut = false;  // some string was cut at a NUL: the decoded command says less than its bytes
+
+    // String field whose truncation fails the decode (ids).
+    template <std::size_t N>
+    OMS_INLINE bool id(Reader& r, std::uint16_t t, FixedString<N>& dst) {
+        Slice v;
+        if (r.take(t) && !r.bytes(v)) return false;
+        fits &= put(dst, v);
+        return true;
     }
-    return dst.assign(std::string_view(reinterpret_cast<const char*>(s.p), n));
-}
-
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "word-wise string copy assumes little endian");
-
-// put_str_slow's result without libc calls (memchr + a variable-length
-// memcpy, ~10% of a NewOrder decode): NUL scan and copy 8 bytes at a time.
-// Reads whole words from the slice's start while they lie inside the input
-// buffer (bytes past the slice are masked off, never used); never writes
-// past data[N]; the bytes after the string end up zero, as
-// FixedString::assign leaves them (deterministic snapshots).
-template <std::size_t N>
-[[gnu::always_inline]] inline bool put_str(FixedString<N>& dst, const Slice& s) {
-    static_assert(N % 8 == 0, "whole words");
-    constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-    const std::size_t n = s.n;
-    // Too long (or NUL-cut below the capacity), or a last word that would
-    // reach past the input: rare, the libc path.
-    if (n > N - 1 || static_cast<std::size_t>(s.lim - s.p) < ((n + 7) & ~std::size_t{7}))
-        return put_str_slow(dst, s);
-    char* d = dst.data;
-    const std::uint8_t* const p = s.p;  // a local: the stores below may alias *s
-    std::size_t cut = n, j = 0;
-    for (; j < n; j += 8) {
-        std::uint64_t v;
-        std::memcpy(&v, p + j, 8);
-        const std::size_t k = n - j;  // bytes of the string in this word
-        const std::uint64_t valid = k >= 8 ? ~0ull : ~0ull >> (64 - 8 * k);
-        v &= valid;
-        // Lowest flag = first NUL (borrows only ever flag bytes above it).
-        if (const std::uint64_t z = (v - kOnes) & ~v & kHigh & valid) {
-            const std::size_t b = static_cast<std::size_t>(__builtin_ctzll(z) >> 3);
-            cut = j + b;
-            v &= b ? ~0ull >> (64 - 8 * b) : 0;
-            std::memcpy(d + j, &v, 8);
-            j += 8;
-            break;
+    // Free text (reasons): a truncated copy is fine.
+    template <std::size_t N>
+    OMS_INLINE bool text(Reader& r, std::uint16_t t, FixedString<N>& dst) {
+        Slice v;
+        if (r.take(t) && !r.bytes(v)) return false;
+        put(dst, v);
+        return true;
+    }
+    OMS_INLINE bool instrument(Reader& r, std::uint16_t t, InstrumentId& dst) {
+        Reader m;
+        return (!r.take(t) || r.sub(m)) && id(m, tag(1, kLen), dst.exchange) && id(m, tag(2, kLen), dst.market) &&
+               id(m, tag(3, kLen), dst.symbol) && m.done();
+    }
+    // RoutingInstruction: strategy, then the venues back to back (a 5th one:
+    // let the reference path reject it).
+    OMS_INLINE bool routing(Reader& r, std::uint16_t t, NewOrderMsg& o, std::uint64_t& strategy) {
+        Reader m;
+        if ((r.take(t) && !r.sub(m)) || !m.num(tag(1, kVarint), strategy)) return false;
+        o.routing_strategy = static_cast<std::uint8_t>(strategy);
+        o.n_allowed_venues = 0;
+        while (m.take(tag(2, kLen))) {
+            Slice v;
+            if (o.n_allowed_venues == kMaxRoutingVenues || !m.bytes(v)) return false;
+            fits &= put(o.allowed_venues[o.n_allowed_venues++], v);
         }
-        std::memcpy(d + j, &v, 8);
+        return m.done();
     }
-    // data[cut] is zero already unless the string filled whole words.
-    if (cut == j) {  // cut % 8 == 0 and cut <= N - 1, so j + 8 <= N
-        std::memset(d + j, 0, 8);
-        j += 8;
-    }
-    if (dst.len >= j) std::memset(d + j, 0, dst.len + 1u - j);  // an older, longer value
-    dst.len = static_cast<std::uint8_t>(cut);
-    return true;
-}
 
-struct DecView {
-    bool present = false;
-    std::int64_t mantissa = 0;
-    std::int32_t scale = 0;
+    // Copies `s` into dst. Strings of up to 15 bytes (one 16-byte chunk
+    // with their terminator) inline, longer ones in put_long; both leave
+    // the bytes after the string zero, as FixedString::assign does
+    // (deterministic snapshots).
+    template <std::size_t N>
+    OMS_INLINE bool put(FixedString<N>& dst, Slice s) {
+        const std::size_t n = s.n;
+        if (n < 16 && s.lim - s.p >= 16) {
+            // Bytes past the string (later fields) are masked off; a NUL byte
+            // or a masked one flags, so the first flag is where protobuf-c's
+            // C string ends: n, or a NUL before it.
+            __m128i v = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.p)), keep(n));
+            const auto len = static_cast<std::size_t>(
+                __builtin_ctz(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())))));
+            if (len != n) {
+                v = _mm_and_si128(v, keep(len));
+                cut = true;
+            }
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst.data), v);
+            if (dst.len >= 16) std::memset(dst.data + 16, 0, dst.len - 15u);  // an older, longer value
+            dst.len = static_cast<std::uint8_t>(len);
+            return true;
+        }
+        const bool ok = put_long(dst, s);
+        cut |= dst.len != n;  // (or truncated: then the decode fails anyway)
+        return ok;
+    }
+
+    // 16 x 0xff then 16 x 0: the 16 bytes at kKeep + 16 - k keep a chunk's
+    // first k bytes (k = 0..16).
+    alignas(16) static constexpr std::uint8_t kKeep[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static __m128i keep(std::size_t k) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(kKeep + 16 - k)); }
+
+    // Strings of 16+ bytes (or near the end of the input): the same 16
+    // bytes at a time, while whole chunks from the string's start - up to
+    // and including the one holding byte n - lie inside the input buffer
+    // (bytes past the string masked off), else libc. Never writes past
+    // data[N]. (static, like put_slow: `this` stays unaddressed, the flags
+    // in registers.)
+    template <std::size_t N>
+    [[gnu::noinline]] static bool put_long(FixedString<N>& dst, Slice s) {
+        static_assert(N % 16 == 0, "whole chunks");
+        const std::size_t n = s.n;
+        const std::uint8_t* const p = s.p;
+        if (n > N - 1 || static_cast<std::size_t>(s.lim - p) < ((n + 16) & ~std::size_t{15})) return put_slow(dst, p, n);
+        char* const d = dst.data;
+        const __m128i zero = _mm_setzero_si128();
+        std::size_t j = 0;
+        for (;; j += 16) {  // j <= n <= N - 1 and a multiple of 16: j + 16 <= N
+            __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j));
+            if (n - j < 16) v = _mm_and_si128(v, keep(n - j));  // the string's last chunk
+            // As in put: the first NUL or masked byte ends the string.
+            if (const unsigned z = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)))) {
+                const auto b = static_cast<std::size_t>(__builtin_ctz(z));
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(d + j), _mm_and_si128(v, keep(b)));
+                if (dst.len >= j + 16) std::memset(d + j + 16, 0, dst.len - 15u - j);  // an older, longer value
+                dst.len = static_cast<std::uint8_t>(j + b);
+                return true;
+            }
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(d + j), v);
+        }
+    }
+
+    // Too long, or too close to the end of the input for whole-chunk reads:
+    // rare (out of line: put_long stays a leaf without saved registers).
+    template <std::size_t N>
+    [[gnu::noinline, gnu::cold]] static bool put_slow(FixedString<N>& dst, const std::uint8_t* p, std::size_t n) {
+        const void* z = n ? std::memchr(p, 0, n) : nullptr;
+        const std::size_t len = z ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(z) - p) : n;
+        return dst.assign(std::string_view(reinterpret_cast<const char*>(p), len));
+    }
 };
-
-R parse_decimal(Slice s, DecView& d) {
-    Reader r{s.p, s.p + s.n, s.lim};
-    Seen seen;
-    d.present = true;
-    while (r.p != r.end) {
-        std::uint32_t f, wt;
-        std::uint64_t v;
-        if (!r.tag(f, wt) || wt != kVarint || (f != 1 && f != 2) || !seen.first(f) || !r.varint(v)) return R::Fallback;
-        if (f == 1) d.mantissa = static_cast<std::int64_t>(v);
-        else d.scale = static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
-    }
-    return R::Ok;
-}
-
-struct IdView {
-    Slice ex, mkt, sym;
-};
-
-R parse_id(Slice s, IdView& id) {
-    Reader r{s.p, s.p + s.n, s.lim};
-    Seen seen;
-    while (r.p != r.end) {
-        std::uint32_t f, wt;
-        if (!r.tag(f, wt) || wt != kLen || f < 1 || f > 3 || !seen.first(f)) return R::Fallback;
-        Slice* dst = f == 1 ? &id.ex : f == 2 ? &id.mkt : &id.sym;
-        if (!r.bytes(*dst)) return R::Fallback;
-    }
-    return R::Ok;
-}
-
-bool put_id(InstrumentId& dst, const IdView& v) {
-    return put_str(dst.exchange, v.ex) && put_str(dst.market, v.mkt) && put_str(dst.symbol, v.sym);
-}
-
-void put_dec(Decimal& d, const DecView& v) {
-    d.mantissa = v.present ? v.mantissa : 0;
-    d.scale = v.present ? v.scale : 0;
-}
 
 std::uint32_t low32(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
 
-// Generic scan loop for one message: on_len(field, slice) / on_varint(field,
-// value, any_bits) return false for "not mine" (-> fallback).
-template <typename OnLen, typename OnVarint>
-R scan(Slice s, std::uint32_t repeatable_mask, OnLen&& on_len, OnVarint&& on_varint) {
-    Reader r{s.p, s.p + s.n, s.lim};
-    Seen seen;
-    while (r.p != r.end) {
-        std::uint32_t f, wt;
-        if (!r.tag(f, wt) || f == 0 || f > 31) return R::Fallback;
-        if (!(repeatable_mask & (1u << f)) && !seen.first(f)) return R::Fallback;
-        if (wt == kLen) {
-            Slice v;
-            if (!r.bytes(v) || !on_len(f, v)) return R::Fallback;
-        } else if (wt == kVarint) {
-            std::uint64_t v;
-            bool any;
-            if (!r.varint(v, &any) || !on_varint(f, v, any)) return R::Fallback;
-        } else {
-            return R::Fallback;
-        }
-    }
-    return R::Ok;
-}
-
 }  // namespace
 
-// 1: decoded (ok or not-ok per the Codec rules), -1: fallback needed.
-int decode_command_fast(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out,
-                        bool& ok_out) {
-    Slice cmd_id, body;
+// 1 / 0: decoded, decode_command's result (per the Codec rules); -1: needs
+// the protobuf-c path, which then rewrites everything `out` says (fields
+// read before the fast path gave up may have been written already).
+int decode_command_fast(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out) {
+    if (len > 0xFFFFFFFFu) return -1;
+    Reader r(Slice{data, static_cast<std::uint32_t>(len), data + len});
+    Strings s;
+    if (!s.id(r, tag(1, kLen), out.command_id)) return -1;
+    out.sequence = sequence;
+    // The oneof: one member (fields 2-5, all sub-messages) or none.
     std::uint32_t which = 0;
-    R r = scan(Slice{data, static_cast<std::uint32_t>(len), data + len}, 0,
-               [&](std::uint32_t f, Slice v) {
-                   if (f == 1) { cmd_id = v; return true; }
-                   if (f >= 2 && f <= 5) {
-                       if (which) return false;  // second oneof member: protobuf-c semantics, fall back
-                       which = f; body = v;
-                       return true;
-                   }
-                   return false;
-               },
-               [](std::uint32_t, std::uint64_t, bool) { return false; });
-    if (r != R::Ok || len > 0xFFFFFFFFu) return -1;
+    Reader b;
+    if (!r.done() && *r.p >= tag(2, kLen) && *r.p <= tag(5, kLen) && (*r.p & 7) == kLen) {
+        which = *r.p++ >> 3;
+        if (!r.sub(b)) return -1;
+    }
+    if (!r.done()) return -1;
 
+    std::uint64_t ts;
     switch (which) {
         case 2: {
-            Slice order_id, clord, account, parent, inst, routing;
-            bool has_inst = false, has_routing = false;
-            DecView qty, px, stop, qq;
-            std::uint32_t side = 0, type = 0, tif = 0;
-            bool reduce_only = false, post_only = false, has_expire = false;
-            std::int64_t ts = 0, expire = 0;
-            bool sub_ok = true;
-            r = scan(body, 0,
-                     [&](std::uint32_t f, Slice v) {
-                         switch (f) {
-                             case 1: order_id = v; return true;
-                             case 2: clord = v; return true;
-                             case 3: account = v; return true;
-                             case 4: inst = v; has_inst = true; return true;
-                             case 8: return parse_decimal(v, qty) == R::Ok;
-                             case 9: return parse_decimal(v, px) == R::Ok;
-                             case 10: return parse_decimal(v, stop) == R::Ok;
-                             case 13: routing = v; has_routing = true; return true;
-                             case 14: parent = v; return true;
-                             case 16: return parse_decimal(v, qq) == R::Ok;
-                             default: return false;
-                         }
-                     },
-                     [&](std::uint32_t f, std::uint64_t v, bool any) {
-                         switch (f) {
-                             case 5: side = low32(v); return true;
-                             case 6: type = low32(v); return true;
-                             case 7: tif = low32(v); return true;
-                             case 11: reduce_only = any; return true;
-                             case 12: post_only = any; return true;
-                             case 15: ts = static_cast<std::int64_t>(v); return true;
-                             case 17: expire = static_cast<std::int64_t>(v); has_expire = true; return true;
-                             default: return false;
-                         }
-                     });
-            if (r != R::Ok) return -1;
-            IdView id;
-            if (has_inst && parse_id(inst, id) != R::Ok) return -1;
-            std::uint32_t strategy = 0, n_venues = 0;
-            Slice venues[kMaxRoutingVenues + 1];
-            if (has_routing) {
-                r = scan(routing, 1u << 2,
-                         [&](std::uint32_t f, Slice v) {
-                             if (f != 2) return false;
-                             if (n_venues < kMaxRoutingVenues + 1) venues[n_venues] = v;
-                             ++n_venues;
-                             return true;
-                         },
-                         [&](std::uint32_t f, std::uint64_t v, bool) {
-                             if (f != 1) return false;
-                             strategy = low32(v);
-                             return true;
-                         });
-                if (r != R::Ok || n_venues > kMaxRoutingVenues) return -1;  // > 4: let the reference path reject it
-            }
-            (void)sub_ok;
             NewOrderMsg& o = out.new_order;
             out.kind = CommandKind::NewOrder;
-            out.wire_lossless = side <= 2 && type <= 7 && tif <= 255 && (!has_routing || strategy <= 255);
-            bool ok = put_str(out.command_id, cmd_id);
-            out.sequence = sequence;
-            ok = ok && put_str(o.order_id, order_id) && put_str(o.client_order_id, clord) &&
-                 put_str(o.parent_order_id, parent) && put_str(o.account, account) && put_id(o.instrument, id);
-            o.side = static_cast<Side>(side <= 2 ? side : 0);
-            o.type = static_cast<OrderType>(type <= 7 ? type : 0);
+            std::uint64_t side, type, tif, strategy, e;
+            bool has_qty;  // an absent quantity reads as 0 (the engine rejects it)
+            if (!(s.id(b, tag(1, kLen), o.order_id) && s.id(b, tag(2, kLen), o.client_order_id) &&
+                  s.id(b, tag(3, kLen), o.account) && s.instrument(b, tag(4, kLen), o.instrument) &&
+                  b.num(tag(5, kVarint), side) && b.num(tag(6, kVarint), type) && b.num(tag(7, kVarint), tif) &&
+                  b.dec(tag(8, kLen), o.quantity, has_qty) && b.dec(tag(9, kLen), o.price, o.has_price) &&
+                  b.dec(tag(10, kLen), o.stop_price, o.has_stop_price) && b.flag(tag(11, kVarint), o.reduce_only) &&
+                  b.flag(tag(12, kVarint), o.post_only) && s.routing(b, tag(13, kLen), o, strategy) &&
+                  s.id(b, tag(14, kLen), o.parent_order_id) && b.num(tag(15, kVarint), ts) &&
+                  b.dec(tag(16, kLen), o.quote_quantity, o.has_quote_quantity) &&
+                  b.num(tag(17, kVarint), e, &o.has_expire_time) && b.done()))
+                return -1;
+            o.side = static_cast<Side>(low32(side) <= 2 ? low32(side) : 0);
+            o.type = static_cast<OrderType>(low32(type) <= 7 ? low32(type) : 0);
             o.time_in_force = static_cast<std::uint8_t>(tif);
-            put_dec(o.quantity, qty);
-            put_dec(o.price, px); o.has_price = px.present;
-            put_dec(o.stop_price, stop); o.has_stop_price = stop.present;
-            put_dec(o.quote_quantity, qq); o.has_quote_quantity = qq.present;
-            o.reduce_only = reduce_only;
-            o.post_only = post_only;
-            o.has_expire_time = has_expire;
-            o.expire_time_ns = has_expire ? expire : 0;
-            o.ts_ns = ts;
-            o.routing_strategy = has_routing ? static_cast<std::uint8_t>(strategy) : 0;
-            o.n_allowed_venues = 0;
-            for (std::uint32_t i = 0; ok && i < n_venues; ++i) ok = put_str(o.allowed_venues[o.n_allowed_venues++], venues[i]);
-            // A string cut at a NUL is shorter than its bytes.
-            out.wire_lossless = out.wire_lossless && out.command_id.len == cmd_id.n && o.order_id.len == order_id.n &&
-                                o.client_order_id.len == clord.n && o.parent_order_id.len == parent.n &&
-                                o.account.len == account.n && o.instrument.exchange.len == id.ex.n &&
-                                o.instrument.market.len == id.mkt.n && o.instrument.symbol.len == id.sym.n;
-            for (std::uint32_t i = 0; i < o.n_allowed_venues; ++i)
-                out.wire_lossless = out.wire_lossless && o.allowed_venues[i].len == venues[i].n;
-            ok_out = ok;
-            return 1;
+            o.ts_ns = static_cast<std::int64_t>(ts);
+            o.expire_time_ns = static_cast<std::int64_t>(e);
+            // Lossless: no string cut at a NUL, no enum or number narrowed.
+            out.wire_lossless = !s.cut && low32(side) <= 2 && low32(type) <= 7 && low32(tif) <= 255 &&
+                                low32(strategy) <= 255;
+            break;
         }
         case 3: {
-            Slice order_id, clord, account, inst, reason;
-            bool has_inst = false;
-            std::int64_t ts = 0;
-            r = scan(body, 0,
-                     [&](std::uint32_t f, Slice v) {
-                         switch (f) {
-                             case 1: order_id = v; return true;
-                             case 2: clord = v; return true;
-                             case 3: account = v; return true;
-                             case 4: inst = v; has_inst = true; return true;
-                             case 5: reason = v; return true;
-                             default: return false;
-                         }
-                     },
-                     [&](std::uint32_t f, std::uint64_t v, bool) {
-                         if (f != 6) return false;
-                         ts = static_cast<std::int64_t>(v);
-                         return true;
-                     });
-            if (r != R::Ok) return -1;
-            IdView id;
-            if (has_inst && parse_id(inst, id) != R::Ok) return -1;
             CancelOrderMsg& o = out.cancel;
             out.kind = CommandKind::CancelOrder;
+            if (!(s.id(b, tag(1, kLen), o.order_id) && s.id(b, tag(2, kLen), o.client_order_id) &&
+                  s.id(b, tag(3, kLen), o.account) && s.instrument(b, tag(4, kLen), o.instrument) &&
+                  s.text(b, tag(5, kLen), o.reason) && b.num(tag(6, kVarint), ts) && b.done()))
+                return -1;
+            o.ts_ns = static_cast<std::int64_t>(ts);
             out.wire_lossless = false;  // re-encoded (only NewOrder forwards its input bytes)
-            bool ok = put_str(out.command_id, cmd_id);
-            out.sequence = sequence;
-            ok = ok && put_str(o.order_id, order_id) && put_str(o.client_order_id, clord) && put_str(o.account, account) &&
-                 put_id(o.instrument, id);
-            put_str(o.reason, reason);
-            o.ts_ns = ts;
-            ok_out = ok;
-            return 1;
+            break;
         }
         case 4: {
-            Slice order_id, account, inst;
-            bool has_inst = false;
-            DecView q, p;
-            std::int64_t ts = 0;
-            r = scan(body, 0,
-                     [&](std::uint32_t f, Slice v) {
-                         switch (f) {
-                             case 1: order_id = v; return true;
-                             case 2: account = v; return true;
-                             case 3: inst = v; has_inst = true; return true;
-                             case 4: return parse_decimal(v, q) == R::Ok;
-                             case 5: return parse_decimal(v, p) == R::Ok;
-                             default: return false;
-                         }
-                     },
-                     [&](std::uint32_t f, std::uint64_t v, bool) {
-                         if (f != 6) return false;
-                         ts = static_cast<std::int64_t>(v);
-                         return true;
-                     });
-            if (r != R::Ok) return -1;
-            IdView id;
-            if (has_inst && parse_id(inst, id) != R::Ok) return -1;
             AmendOrderMsg& o = out.amend;
             out.kind = CommandKind::AmendOrder;
-            out.wire_lossless = false;  // re-encoded (only NewOrder forwards its input bytes)
-            bool ok = put_str(out.command_id, cmd_id);
-            out.sequence = sequence;
-            ok = ok && put_str(o.order_id, order_id) && put_str(o.account, account) && put_id(o.instrument, id);
-            put_dec(o.new_quantity, q); o.has_new_quantity = q.present;
-            put_dec(o.new_price, p); o.has_new_price = p.present;
-            o.ts_ns = ts;
-            ok_out = ok;
-            return 1;
+            if (!(s.id(b, tag(1, kLen), o.order_id) && s.id(b, tag(2, kLen), o.account) &&
+                  s.instrument(b, tag(3, kLen), o.instrument) &&
+                  b.dec(tag(4, kLen), o.new_quantity, o.has_new_quantity) &&
+                  b.dec(tag(5, kLen), o.new_price, o.has_new_price) && b.num(tag(6, kVarint), ts) && b.done()))
+                return -1;
+            o.ts_ns = static_cast<std::int64_t>(ts);
+            out.wire_lossless = false;
+            break;
         }
         case 5: {
-            Slice f_[6];
-            std::int64_t ts = 0;
-            r = scan(body, 0,
-                     [&](std::uint32_t f, Slice v) {
-                         if (f < 1 || f > 5) return false;
-                         f_[f] = v;
-                         return true;
-                     },
-                     [&](std::uint32_t f, std::uint64_t v, bool) {
-                         if (f != 6) return false;
-                         ts = static_cast<std::int64_t>(v);
-                         return true;
-                     });
-            if (r != R::Ok) return -1;
             CancelAllMsg& o = out.cancel_all;
             out.kind = CommandKind::CancelAll;
-            out.wire_lossless = false;  // re-encoded (only NewOrder forwards its input bytes)
-            bool ok = put_str(out.command_id, cmd_id);
-            out.sequence = sequence;
-            ok = ok && put_str(o.account, f_[1]) && put_str(o.exchange, f_[2]) && put_str(o.market, f_[3]) &&
-                 put_str(o.symbol, f_[4]);
-            put_str(o.reason, f_[5]);
-            o.ts_ns = ts;
-            ok_out = ok;
-            return 1;
+            if (!(s.id(b, tag(1, kLen), o.account) && s.id(b, tag(2, kLen), o.exchange) &&
+                  s.id(b, tag(3, kLen), o.market) && s.id(b, tag(4, kLen), o.symbol) &&
+                  s.text(b, tag(5, kLen), o.reason) && b.num(tag(6, kVarint), ts) && b.done()))
+                return -1;
+            o.ts_ns = static_cast<std::int64_t>(ts);
+            out.wire_lossless = false;
+            break;
         }
-        default: {
-            bool ok = put_str(out.command_id, cmd_id);
-            out.sequence = sequence;
+        default:
             out.kind = CommandKind::None;
-            out.wire_lossless = false;  // re-encoded (only NewOrder forwards its input bytes)
-            ok_out = ok;
-            return 1;
-        }
+            out.wire_lossless = false;
+            break;
     }
+    return s.fits ? 1 : 0;
 }
+
+#undef OMS_INLINE
 
 }  // namespace oms::engine

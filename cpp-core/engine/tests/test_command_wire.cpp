@@ -74,6 +74,21 @@ const char* diff(const OrderCommandMsg& a, const OrderCommandMsg& b) {
 }
 #undef SAME
 
+// "" when the strings of two equal commands are also byte-identical past
+// their ends (zero tails: snapshots and dedup keys hash whole words), else
+// the first that is not.
+const char* byte_diff(const OrderCommandMsg& a, const OrderCommandMsg& b) {
+#define SAME_BYTES(field) if (std::memcmp(&a.field, &b.field, sizeof a.field) != 0) return #field
+    SAME_BYTES(command_id);
+    if (a.kind == CommandKind::NewOrder) {
+        SAME_BYTES(new_order.order_id); SAME_BYTES(new_order.client_order_id); SAME_BYTES(new_order.parent_order_id);
+        SAME_BYTES(new_order.account); SAME_BYTES(new_order.instrument);
+        for (int i = 0; i < a.new_order.n_allowed_venues; ++i) SAME_BYTES(new_order.allowed_venues[i]);
+    }
+#undef SAME_BYTES
+    return "";
+}
+
 struct Checker {
     Codec fast, ref;
     OrderCommandMsg a, b;
@@ -352,15 +367,7 @@ TEST(CommandWire, ReusedTargetHoldsNoStaleBytes) {
         ASSERT_EQ(ok_fresh, ok_reused) << "case " << i;
         if (!ok_fresh) continue;
         ASSERT_STREQ(diff(fresh, reused), "") << "case " << i;
-        ASSERT_EQ(std::memcmp(&fresh.command_id, &reused.command_id, sizeof fresh.command_id), 0) << "case " << i;
-        if (fresh.kind == CommandKind::NewOrder) {
-            const NewOrderMsg& a = fresh.new_order;
-            const NewOrderMsg& b = reused.new_order;
-            ASSERT_EQ(std::memcmp(&a.order_id, &b.order_id, sizeof a.order_id), 0) << "case " << i;
-            ASSERT_EQ(std::memcmp(&a.client_order_id, &b.client_order_id, sizeof a.client_order_id), 0) << "case " << i;
-            ASSERT_EQ(std::memcmp(&a.account, &b.account, sizeof a.account), 0) << "case " << i;
-            ASSERT_EQ(std::memcmp(&a.instrument, &b.instrument, sizeof a.instrument), 0) << "case " << i;
-        }
+        ASSERT_STREQ(byte_diff(fresh, reused), "") << "case " << i;
     }
     // A one-field command whose id ends the input: the copy cannot read a
     // whole word past the id and must still decode it exactly.
@@ -373,4 +380,264 @@ TEST(CommandWire, ReusedTargetHoldsNoStaleBytes) {
         EXPECT_EQ(reused.command_id.view(), std::string_view(reinterpret_cast<const char*>(in.data()) + 2, len));
         EXPECT_EQ(std::memcmp(&m.command_id, &reused.command_id, sizeof m.command_id), 0) << len;
     }
+}
+
+// ---- the straight-line decoder's edges: non-canonical layouts fall back,
+// NULs, truncation, values at the very end of the input ---------------------
+
+namespace {
+
+// Hand-built protobuf bytes.
+struct Pb {
+    std::vector<std::uint8_t> b;
+    Pb& varint(std::uint64_t v) {
+        do {
+            b.push_back(static_cast<std::uint8_t>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
+            v >>= 7;
+        } while (v);
+        return *this;
+    }
+    Pb& raw(std::initializer_list<std::uint8_t> bytes) { b.insert(b.end(), bytes); return *this; }
+    Pb& num(std::uint32_t field, std::uint64_t v) { return varint(field << 3).varint(v); }
+    Pb& bytes(std::uint32_t field, const std::vector<std::uint8_t>& v) {
+        varint(field << 3 | 2).varint(v.size());
+        b.insert(b.end(), v.begin(), v.end());
+        return *this;
+    }
+    Pb& str(std::uint32_t field, std::string_view s) { return bytes(field, {s.begin(), s.end()}); }
+    Pb& msg(std::uint32_t field, const Pb& m) { return bytes(field, m.b); }
+};
+
+// A message's top-level fields as raw byte ranges (tag included).
+std::vector<std::vector<std::uint8_t>> fields(const std::vector<std::uint8_t>& m) {
+    std::vector<std::vector<std::uint8_t>> out;
+    std::size_t i = 0;
+    auto varint = [&] {
+        std::uint64_t v = 0;
+        for (int s = 0; i < m.size(); s += 7) {
+            const std::uint8_t c = m[i++];
+            v |= static_cast<std::uint64_t>(c & 0x7f) << s;
+            if (!(c & 0x80)) break;
+        }
+        return v;
+    };
+    while (i < m.size()) {
+        const std::size_t start = i;
+        const std::uint64_t t = varint();
+        if ((t & 7) == 2) i += static_cast<std::size_t>(varint());
+        else varint();
+        out.emplace_back(m.begin() + static_cast<long>(start), m.begin() + static_cast<long>(i));
+    }
+    return out;
+}
+
+// The payload of a length-delimited field from fields() (1-byte tag).
+std::vector<std::uint8_t> payload(const std::vector<std::uint8_t>& f) {
+    std::size_t i = 1;
+    while (f[i] & 0x80) ++i;
+    return {f.begin() + static_cast<long>(i) + 1, f.end()};
+}
+
+std::vector<std::uint8_t> join(const std::vector<std::vector<std::uint8_t>>& fs) {
+    std::vector<std::uint8_t> out;
+    for (const auto& f : fs) out.insert(out.end(), f.begin(), f.end());
+    return out;
+}
+
+// A NewOrder with every field set (strings of 16+ bytes included).
+OrderCommandMsg full_new_order() {
+    OrderCommandMsg c;
+    c.kind = CommandKind::NewOrder;
+    c.command_id.assign("cmd-7f3c2a10-0b5e-4c1e-9d1a-3f2b6c8e4d01");
+    NewOrderMsg& n = c.new_order;
+    n.order_id.assign("O-20261125-000001");
+    n.client_order_id.assign("cl-1");
+    n.parent_order_id.assign("P-20261125-000001-parent");
+    n.account.assign("acct-main");
+    n.instrument.exchange.assign("binance");
+    n.instrument.market.assign("futures");
+    n.instrument.symbol.assign("BTCUSDT");
+    n.side = Side::Sell; n.type = OrderType::Limit; n.time_in_force = 3;
+    n.quantity = Decimal{150000, 5}; n.price = Decimal{6543210, 2}; n.stop_price = Decimal{-7, 1};
+    n.quote_quantity = Decimal{1234567890123, 8};
+    n.has_price = n.has_stop_price = n.has_quote_quantity = true;
+    n.reduce_only = n.post_only = true;
+    n.routing_strategy = 2; n.n_allowed_venues = 3;
+    n.allowed_venues[0].assign("binance.spot"); n.allowed_venues[1].assign("okx.spot");
+    n.allowed_venues[2].assign("bybit.spot-with-a-long-name");
+    n.has_expire_time = true; n.expire_time_ns = 1764110305123456789LL;
+    n.ts_ns = 1764110305123456789LL;
+    return c;
+}
+
+std::vector<std::uint8_t> encoded(const OrderCommandMsg& c) {
+    Codec enc;
+    std::uint8_t buf[4096];
+    const std::size_t n = enc.encode_command(c, buf, sizeof buf);
+    return {buf, buf + n};
+}
+
+// command_id + the oneof member `field` around `body`.
+std::vector<std::uint8_t> command(std::uint32_t field, const std::vector<std::uint8_t>& body) {
+    return Pb{}.str(1, "cmd-1").bytes(field, body).b;
+}
+
+}  // namespace
+
+// Legal protobuf that no producer writes - fields out of field-number order,
+// fields repeated (protobuf-c: last scalar wins, sub-messages merge) - is
+// left to protobuf-c and decodes exactly as it does.
+TEST(CommandWire, OutOfOrderAndRepeatedFieldsFallBackToTheReference) {
+    Checker c;
+    const auto canonical = encoded(full_new_order());
+    c.check(canonical);
+    ASSERT_EQ(c.fast.command_fallbacks(), 0u);
+    const auto outer = fields(canonical);
+    ASSERT_EQ(outer.size(), 2u);
+    const auto body = payload(outer[1]);
+    ASSERT_EQ(fields(body).size(), 17u);
+    std::uint64_t expect_fallbacks = 0;
+    auto fallback = [&](const std::vector<std::uint8_t>& in) {
+        c.check(in);
+        EXPECT_EQ(c.fast.command_fallbacks(), ++expect_fallbacks);
+    };
+    // Outer: body before command_id.
+    fallback(join({outer[1], outer[0]}));
+    const auto fs = fields(body);
+    for (std::size_t i = 0; i + 1 < fs.size(); ++i) {
+        auto swapped = fs;
+        std::swap(swapped[i], swapped[i + 1]);
+        fallback(command(2, join(swapped)));
+        auto twice = fs;  // the field again right after itself, and at the end
+        twice.insert(twice.begin() + static_cast<long>(i) + 1, fs[i]);
+        fallback(command(2, join(twice)));
+        twice = fs;
+        twice.push_back(fs[i]);
+        fallback(command(2, join(twice)));
+    }
+    // Inside sub-messages: InstrumentId symbol before exchange, Decimal
+    // scale before mantissa, a venue before the strategy.
+    fallback(command(2, Pb{}.str(1, "o1").msg(4, Pb{}.str(3, "BTCUSDT").str(1, "binance")).b));
+    fallback(command(2, Pb{}.str(1, "o1").msg(9, Pb{}.num(2, 2).num(1, 650000)).b));
+    fallback(command(2, Pb{}.str(1, "o1").msg(13, Pb{}.str(2, "okx.spot").num(1, 1)).b));
+    // The same in canonical order: fast path.
+    const std::uint64_t before = c.fast.command_fallbacks();
+    c.check(command(2, Pb{}.str(1, "o1").msg(4, Pb{}.str(1, "binance").str(3, "BTCUSDT")).b));
+    c.check(command(2, Pb{}.str(1, "o1").msg(9, Pb{}.num(1, 650000).num(2, 2)).b));
+    c.check(command(2, Pb{}.str(1, "o1").msg(13, Pb{}.num(1, 1).str(2, "okx.spot").str(2, "bybit.spot")).b));
+    EXPECT_EQ(c.fast.command_fallbacks(), before);
+    // Two oneof members, five venues, a non-shortest tag, an unknown field.
+    fallback(join({outer[0], outer[1], Pb{}.msg(3, Pb{}.str(1, "o1")).b}));
+    Pb five;
+    for (int i = 0; i < 5; ++i) five.str(2, "v" + std::to_string(i));
+    fallback(command(2, Pb{}.msg(13, five).b));
+    fallback(command(2, Pb{}.raw({0x8a, 0x00, 0x02}).raw({'o', '1'}).b));  // field 1 as a 2-byte tag
+    fallback(command(2, Pb{}.str(1, "o1").num(30, 5).b));
+}
+
+// NULs anywhere in any string: protobuf-c's C strings end there; the fast
+// path cuts at the same byte (short and 16+ byte strings, every field) and
+// the decode is not lossless, so a forward re-encodes.
+TEST(CommandWire, NulInsideStringsCutsLikeTheReference) {
+    Checker c;
+    const auto canonical = encoded(full_new_order());
+    for (const std::string_view s : {std::string_view("cmd-7f3c2a10-0b5e-4c1e-9d1a-3f2b6c8e4d01"),
+                                     std::string_view("O-20261125-000001"), std::string_view("cl-1"),
+                                     std::string_view("P-20261125-000001-parent"), std::string_view("acct-main"),
+                                     std::string_view("binance"), std::string_view("futures"),
+                                     std::string_view("BTCUSDT"), std::string_view("binance.spot"),
+                                     std::string_view("bybit.spot-with-a-long-name")}) {
+        const auto at = std::search(canonical.begin(), canonical.end(), s.begin(), s.end());
+        ASSERT_NE(at, canonical.end()) << s;
+        for (std::size_t k = 0; k < s.size(); ++k) {
+            auto in = canonical;
+            in[static_cast<std::size_t>(at - canonical.begin()) + k] = 0;
+            c.check(in);
+            if (HasFatalFailure()) return;
+            ASSERT_FALSE(c.a.wire_lossless) << s << " NUL at " << k;
+            // Byte for byte, the zero tail after the cut included (both
+            // targets are reused across these decodes).
+            ASSERT_STREQ(byte_diff(c.a, c.b), "") << s << " NUL at " << k;
+        }
+    }
+    EXPECT_EQ(c.fast.command_fallbacks(), 0u);
+    c.check(canonical);
+    EXPECT_TRUE(c.a.wire_lossless);
+}
+
+// Every prefix of a command (and of its NewOrder body) decodes as protobuf-c
+// decodes it - from exact-size heap copies, so a read past the input is a
+// read past the allocation.
+TEST(CommandWire, TruncatedInputDecodesLikeTheReference) {
+    Checker c;
+    std::vector<std::vector<std::uint8_t>> inputs = {encoded(full_new_order())};
+    for (const char* name : kCommandVectors) inputs.push_back(golden(name));
+    for (const auto& in : inputs) {
+        for (std::size_t n = 0; n <= in.size(); ++n) {
+            c.check(std::vector<std::uint8_t>(in.begin(), in.begin() + static_cast<long>(n)));
+            if (HasFatalFailure()) return;
+        }
+        // The body cut short inside a well-formed command (its length prefix fixed up).
+        const auto outer = fields(in);
+        if (outer.size() != 2) continue;
+        const auto b = payload(outer[1]);
+        for (std::size_t n = 0; n < b.size(); ++n) {
+            c.check(join({outer[0], Pb{}.bytes(outer[1][0] >> 3, {b.begin(), b.begin() + static_cast<long>(n)}).b}));
+            if (HasFatalFailure()) return;
+        }
+    }
+}
+
+// Strings, varints and empty-but-present fields that end exactly at the end
+// of the input take the bounded paths and still decode as protobuf-c does.
+TEST(CommandWire, FieldsAtTheEndOfTheInputAndVarintEdges) {
+    Checker c;
+    auto check = [&](const std::vector<std::uint8_t>& in) {
+        c.check(in);
+        return !::testing::Test::HasFatalFailure();
+    };
+    for (std::size_t len = 0; len <= 70; ++len) {
+        std::string s(len, 'x');
+        for (std::size_t k = 0; k < len; ++k) s[k] = static_cast<char>('a' + k % 26);
+        // parent_order_id (48 bytes) last in a NewOrder, reason (free text,
+        // truncated past 63) last in a Cancel, a NUL in the middle of each.
+        ASSERT_TRUE(check(command(2, Pb{}.str(1, "o1").str(14, s).b)));
+        ASSERT_TRUE(check(command(3, Pb{}.str(1, "o1").str(5, s).b)));
+        if (len > 2) {
+            s[len / 2] = '\0';
+            ASSERT_TRUE(check(command(2, Pb{}.str(1, "o1").str(14, s).b)));
+            ASSERT_TRUE(check(command(3, Pb{}.str(1, "o1").str(5, s).b)));
+        }
+    }
+    // Varints of every length up to 10 bytes, at the end of the input and
+    // followed by more fields; ints narrowed to 32 bits, bools by any bit.
+    for (int bits = 0; bits <= 64; ++bits) {
+        const std::uint64_t v = bits == 64 ? ~0ull : (1ull << bits) - 1;
+        for (const std::uint64_t x : {v, v + 1, v ^ std::uint64_t{0x5555555555555555ull}}) {
+            ASSERT_TRUE(check(command(2, Pb{}.num(5, x).b)));                          // side
+            ASSERT_TRUE(check(command(2, Pb{}.num(11, x).num(12, x).b)));              // reduce_only, post_only
+            ASSERT_TRUE(check(command(2, Pb{}.num(15, x).raw({0x88, 0x01}).varint(x).b)));  // ts, expire
+            ASSERT_TRUE(check(command(2, Pb{}.msg(9, Pb{}.num(1, x).num(2, x)).num(15, x).b)));  // price
+            ASSERT_TRUE(check(command(4, Pb{}.msg(5, Pb{}.num(1, x).num(2, x)).b)));   // amend new_price last
+        }
+    }
+    // A bool whose only set bit is shifted out of 64 bits (10th byte): true.
+    const std::vector<std::uint8_t> shifted = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02};
+    Pb ro;
+    ro.raw({0x58}).b.insert(ro.b.end(), shifted.begin(), shifted.end());
+    ASSERT_TRUE(check(command(2, ro.b)));
+    EXPECT_TRUE(c.a.new_order.reduce_only);
+    // Over-long varints (11 bytes) and length prefixes (5 bytes): malformed / fallback.
+    ASSERT_TRUE(check(command(2, Pb{}.raw({0x28, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}).b)));
+    ASSERT_TRUE(check(command(2, Pb{}.raw({0x0a, 0x82, 0x80, 0x80, 0x80, 0x00, 'o', '1'}).b)));
+    ASSERT_TRUE(check(Pb{}.raw({0x0a, 0x81, 0x00, 'x'}).b));  // non-shortest length: legal
+    // Present but empty: strings, instrument, decimals, routing, body.
+    ASSERT_TRUE(check(Pb{}.str(1, "").b));
+    ASSERT_TRUE(check(Pb{}.str(1, "").bytes(2, {}).b));
+    ASSERT_TRUE(check(command(2, Pb{}.str(1, "").bytes(4, {}).bytes(8, {}).bytes(9, {}).bytes(13, {}).str(14, "").b)));
+    EXPECT_TRUE(c.a.new_order.has_price);
+    ASSERT_TRUE(check(command(3, Pb{}.bytes(4, {}).str(5, "").b)));
+    ASSERT_TRUE(check(command(5, Pb{}.str(1, "").str(5, "").b)));
+    ASSERT_TRUE(check({}));
+    EXPECT_EQ(c.fast.command_fallbacks(), 2u);  // the 11-byte varint and the 5-byte length
 }

@@ -14,9 +14,9 @@
 
 namespace oms::engine {
 
-// Fast path of decode_command: 1 decoded (*ok set), -1 needs protobuf-c.
-int decode_command_fast(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out,
-                        bool& ok);
+// Fast path of decode_command (src/command_wire.cpp): 1 / 0 decoded (true /
+// false), -1 needs protobuf-c.
+int decode_command_fast(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out);
 
 // Direct encoders (src/command_wire_encode.cpp), byte-identical to protobuf-c.
 std::size_t encode_decision_direct(const Decision& d, std::int64_t check_latency_ns, std::uint8_t* buf, std::size_t cap);
@@ -33,8 +33,16 @@ public:
     // `sequence` is the JetStream stream sequence of the message (0 unknown).
     // decode_command: hand-written wire decoder (src/command_wire.cpp) for
     // canonical input, protobuf-c (decode_command_reference) for anything
-    // unusual; both give identical results (tests + fuzz check it).
-    bool decode_command(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out);
+    // unusual; both give identical results (tests + fuzz check it). Inline:
+    // on the order path it is one call into the fast decoder.
+    bool decode_command(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out) {
+        // Large inputs go to protobuf-c so arena exhaustion fails identically.
+        if (len + 8192 <= arena_size_) {
+            const int r = decode_command_fast(data, len, sequence, out);
+            if (r >= 0) return r != 0;
+        }
+        return decode_command_fallback(data, len, sequence, out);
+    }
     bool decode_command_reference(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out);
     // How many decode_command calls fell back to protobuf-c (tests / metrics).
     std::uint64_t command_fallbacks() const { return command_fallbacks_; }
@@ -81,6 +89,7 @@ public:
     struct Arena;  // implementation detail (protobuf-c allocator glue)
 
 private:
+    bool decode_command_fallback(const std::uint8_t* data, std::size_t len, std::uint64_t sequence, OrderCommandMsg& out);
     template <typename Sink>
     static void sink_thunk(void* ctx, const InstrumentSpec& s) { (*static_cast<Sink*>(ctx))(s); }
     bool decode_instrument_list_impl(const std::uint8_t* data, std::size_t len,
