@@ -95,10 +95,11 @@ TEST(Codec, RejectsGarbageAndOversizedFields) {
     ASSERT_GT(n, 0u);
     Oms__V1__OrderCommand* pm = oms__v1__order_command__unpack(nullptr, n, buf);
     std::string longid(200, 'x');
+    char* own_id = pm->command_id;  // protobuf-c's copy: put back before free_unpacked frees it
     pm->command_id = longid.data();
     std::uint8_t buf2[2048];
     std::size_t n2 = oms__v1__order_command__pack(pm, buf2);
-    pm->command_id = nullptr;
+    pm->command_id = own_id;
     oms__v1__order_command__free_unpacked(pm, nullptr);
     EXPECT_FALSE(c.decode_command(buf2, n2, 0, m));
     // Too-small output buffer: 0, no overrun.

@@ -105,6 +105,9 @@ inline bool notional(std::int64_t px, int price_scale, std::int64_t qty, int qty
         while (d > 18) { p /= kPow10[18]; d -= 18; }
         p /= kPow10[d];
     } else if (s < kQuoteScale) {
+        // Scaling up only grows |p|: past int64 already, it cannot fit (and
+        // the multiply could overflow __int128, UB).
+        if (!fits_int64(p)) return false;
         p *= kPow10[kQuoteScale - s];
     }
     if (!fits_int64(p)) return false;
