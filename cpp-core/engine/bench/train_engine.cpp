@@ -78,26 +78,17 @@ public:
             Market{spec_of("bybit", "spot", "SOLUSDT", "SOL", "USDT", 3, 3, 10, 10), 150'000},
         };
         for (const Market& m : markets_) engine_->upsert_instrument(m.spec);
+        // Every check on, limits a busy desk would hit now and then; one
+        // account tighter. (Designated initializers: LimitValues' field order.)
         RiskConfig c;
-        c.defaults.max_order_qty = "50";
-        c.defaults.max_order_notional = "250000";
-        c.defaults.price_collar_bps = 300;
-        c.defaults.max_open_orders = 400;
-        c.defaults.max_open_orders_per_symbol = 150;
-        c.defaults.max_position_long = "500";
-        c.defaults.max_position_short = "500";
-        c.defaults.max_long_notional = "20000000";
-        c.defaults.max_short_notional = "20000000";
-        c.defaults.max_gross_exposure = "30000000";
-        c.defaults.daily_loss_limit = "5000000";
-        c.defaults.orders_per_second = "5000";
-        c.defaults.max_leverage = 50;
-        c.defaults.margin_ratio_warning = "0.6";
-        c.defaults.margin_ratio_critical = "0.8";
-        LimitValues tight;
-        tight.max_order_qty = "2";
-        tight.orders_per_second = "200";
-        c.accounts.emplace_back("acct-7", tight);
+        c.defaults = LimitValues{.max_order_qty = "50", .max_position_long = "500", .max_position_short = "500",
+                                 .max_order_notional = "250000", .max_long_notional = "20000000",
+                                 .max_short_notional = "20000000", .max_gross_exposure = "30000000",
+                                 .daily_loss_limit = "5000000", .orders_per_second = "5000", .order_burst = {},
+                                 .max_open_orders = 400, .max_open_orders_per_symbol = 150, .price_collar_bps = 300,
+                                 .max_leverage = 50, .leverage = {}, .margin_ratio_warning = "0.6",
+                                 .margin_ratio_critical = "0.8"};
+        c.accounts.emplace_back("acct-7", LimitValues{.max_order_qty = "2", .orders_per_second = "200"});
         engine_->load_limits(c);
         live_.reserve(4096);
     }
