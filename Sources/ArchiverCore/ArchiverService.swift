@@ -66,16 +66,35 @@ public struct ArchiverService: Sendable {
     }
 
     /// The exactly-once loop: fetch a batch → append the lines not yet on disk
-    /// (fsync) → checkpoint → ack. On disk trouble nothing is acked.
+    /// (fsync) → checkpoint → ack. The checkpoint is a high-water mark, so the
+    /// stream must arrive in order: the consumer is (re)created to deliver from
+    /// checkpoint + 1 at start and after disk trouble (a redelivery that came
+    /// after newer messages would be skipped as already written; a kill -9 with
+    /// a fetched, unwritten batch lost a fill that way). On disk trouble
+    /// nothing is acked.
     private func archive<R: ArchiveRecord>(_ rt: OMSRuntime, stream: String, durable: String, health: String,
                                            _ box: UncheckedBox<StreamArchive<R>>, _ shared: Shared, lines: Counter,
                                            decode: (JetStreamMessage) -> [R]?, select: ([R]) -> [R],
                                            onCommitted: (UInt64, [R]) -> Void) async throws {
-        var spec = ConsumerSpec(durable: durable)
-        spec.ackWait = .seconds(30)
-        let consumer = try await rt.jetStream.pullConsumerWhenAvailable(stream: stream, spec)
         let skipped = Counter(label: "archiver_duplicates_skipped_total")
-        rt.health.set(health, ok: true, detail: "checkpoint \(box.value.checkpoint.lastSequence)")
+        while !Task.isCancelled {
+            var spec = ConsumerSpec(durable: durable)
+            spec.ackWait = .seconds(30)
+            spec.restartAt = box.value.checkpoint.lastSequence + 1
+            let consumer = try await rt.jetStream.pullConsumerWhenAvailable(stream: stream, spec)
+            rt.health.set(health, ok: true, detail: "checkpoint \(box.value.checkpoint.lastSequence)")
+            try await archiveBatches(rt, stream: stream, health: health, consumer, box, shared, lines: lines, skipped: skipped,
+                                     decode: decode, select: select, onCommitted: onCommitted)
+            try await Task.sleep(for: .seconds(1))  // disk trouble: retry from the checkpoint
+        }
+    }
+
+    /// Returns after a batch could not be written (none of it acked).
+    private func archiveBatches<R: ArchiveRecord>(_ rt: OMSRuntime, stream: String, health: String, _ consumer: PullConsumer,
+                                                  _ box: UncheckedBox<StreamArchive<R>>, _ shared: Shared, lines: Counter,
+                                                  skipped: Counter,
+                                                  decode: (JetStreamMessage) -> [R]?, select: ([R]) -> [R],
+                                                  onCommitted: (UInt64, [R]) -> Void) async throws {
         while !Task.isCancelled {
             let batch: [JetStreamMessage]
             do {
@@ -108,11 +127,9 @@ public struct ArchiverService: Sendable {
                 for m in batch { try? m.ack() }
                 rt.health.set(health, ok: true, detail: "checkpoint \(maxSeq)")
             } catch {
-                // Disk trouble: do not ack; the messages come back after AckWait.
                 rt.health.set(health, ok: false, detail: "\(error)")
                 rt.logger.error("writing archive log failed", metadata: ["stream": "\(stream)", "error": "\(error)"])
-                for m in batch { try? m.nak(delay: .seconds(1)) }
-                try await Task.sleep(for: .seconds(1))
+                return
             }
         }
     }
@@ -121,9 +138,8 @@ public struct ArchiverService: Sendable {
     /// re-created to start right after the sequence the snapshot reflects.
     private func followState(_ rt: OMSRuntime, stream: String, durable: String, _ shared: Shared) async throws {
         let from = (shared.state.withLock { $0.sequences[stream] } ?? 0) + 1
-        try? await rt.nats.runBlocking { try rt.jetStream.deleteConsumer(stream: stream, durable: durable) }
         var spec = ConsumerSpec(durable: durable)
-        spec.deliverFrom = .sequence(from)
+        spec.restartAt = from
         let consumer = try await rt.jetStream.pullConsumerWhenAvailable(stream: stream, spec)
         for try await m in consumer.messages(batch: 512) {
             let seq = m.delivery.streamSequence

@@ -64,6 +64,13 @@ public struct ConsumerSpec: Sendable {
     /// whatever was already handled above the floor comes again and must be
     /// idempotent (Nats-Msg-Id on every output). One consumer per durable.
     public var resumeInOrder = false
+    /// Recreate the durable on every bind to deliver from this sequence: for a
+    /// consumer whose own durable checkpoint says where to go on (the
+    /// archiver's files). Messages a crashed incarnation fetched but never
+    /// acked then come first, in stream order, instead of after `ackWait`
+    /// behind newer ones, where a high-water-mark checkpoint would take them
+    /// for duplicates.
+    public var restartAt: UInt64?
     /// The server deletes the consumer after this long without pulls or acks
     /// (nil: never). Per-process consumers set it so a crash cannot leak them.
     public var inactiveThreshold: Duration?
@@ -304,7 +311,10 @@ public final class JetStream: @unchecked Sendable {
     /// Binds to (creating if needed) a durable pull consumer with explicit acks (or ack-all, see `ConsumerSpec.ackAll`).
     public func pullConsumer(stream: String, _ spec: ConsumerSpec) throws -> PullConsumer {
         var spec = spec
-        if spec.resumeInOrder, let floor = ackFloor(stream: stream, durable: spec.durable) {
+        if let start = spec.restartAt {
+            try? deleteConsumer(stream: stream, durable: spec.durable)  // absent: nothing to delete
+            spec.deliverFrom = .sequence(max(1, start))
+        } else if spec.resumeInOrder, let floor = ackFloor(stream: stream, durable: spec.durable) {
             // Always recreated (not only with messages outstanding): a durable from a
             // previous resume has a start sequence that a plain bind would conflict with.
             try? deleteConsumer(stream: stream, durable: spec.durable)
