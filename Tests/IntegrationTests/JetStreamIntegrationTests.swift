@@ -11,6 +11,20 @@ import Testing
         try js.ensureStream(spec)
     }
 
+    func publishFills(_ js: JetStream, _ range: ClosedRange<Int>) async throws {
+        for i in range { _ = try await js.publish("trades.binance.spot.BTCUSDT", payload: Array("fill-\(i)".utf8), msgID: "f-\(i)") }
+    }
+
+    /// Fetches until `count` messages arrived or `within` passed.
+    func collect(_ c: PullConsumer, count: Int, within: Duration) async throws -> [JetStreamMessage] {
+        var got: [JetStreamMessage] = []
+        let deadline = ContinuousClock.now + within
+        while got.count < count && ContinuousClock.now < deadline {
+            got += try await c.fetch(batch: 10, timeout: .milliseconds(500))
+        }
+        return got
+    }
+
     @Test func publishConsumeAck() async throws {
         let server = try NATSServerFixture()
         let nc = try server.connect()
@@ -43,7 +57,7 @@ import Testing
         let nc = try server.connect()
         let js = try nc.jetStream()
         try stream(js, "TRADES", ["trades.>"])
-        for i in 1...3 { _ = try await js.publish("trades.binance.spot.BTCUSDT", payload: Array("fill-\(i)".utf8), msgID: "f-\(i)") }
+        try await publishFills(js, 1...3)
         var spec = ConsumerSpec(durable: "archiver")
         spec.ackWait = .seconds(1)
         do {
@@ -54,11 +68,7 @@ import Testing
             try got[0].ackSyncBlocking()
         }
         let c2 = try js.pullConsumer(stream: "TRADES", spec)
-        var redelivered: [JetStreamMessage] = []
-        let deadline = ContinuousClock.now + .seconds(5)
-        while redelivered.count < 2 && ContinuousClock.now < deadline {
-            redelivered += try await c2.fetch(batch: 10, timeout: .milliseconds(500))
-        }
+        let redelivered = try await collect(c2, count: 2, within: .seconds(5))
         #expect(redelivered.map { String(decoding: $0.payload, as: UTF8.self) } == ["fill-2", "fill-3"])
         #expect(redelivered.allSatisfy { $0.delivery.numDelivered == 2 })
         for m in redelivered { try m.ackSyncBlocking() }
@@ -74,7 +84,7 @@ import Testing
         let nc = try server.connect()
         let js = try nc.jetStream()
         try stream(js, "TRADES", ["trades.>"])
-        for i in 1...2 { _ = try await js.publish("trades.binance.spot.BTCUSDT", payload: Array("fill-\(i)".utf8), msgID: "f-\(i)") }
+        try await publishFills(js, 1...2)
         var spec = ConsumerSpec(durable: "archiver")
         spec.restartAt = 1
         do {
@@ -84,14 +94,10 @@ import Testing
             try got[0].ackSyncBlocking()  // written, checkpoint 1
             #expect(try await c.fetch(batch: 1, timeout: .seconds(2)).count == 1)  // seq 2 fetched, then kill -9
         }
-        for i in 3...4 { _ = try await js.publish("trades.binance.spot.BTCUSDT", payload: Array("fill-\(i)".utf8), msgID: "f-\(i)") }
+        try await publishFills(js, 3...4)
         spec.restartAt = 2  // checkpoint + 1
         let c2 = try js.pullConsumer(stream: "TRADES", spec)
-        var got: [JetStreamMessage] = []
-        let deadline = ContinuousClock.now + .seconds(5)
-        while got.count < 3 && ContinuousClock.now < deadline {
-            got += try await c2.fetch(batch: 10, timeout: .milliseconds(500))
-        }
+        let got = try await collect(c2, count: 3, within: .seconds(5))
         #expect(got.map(\.delivery.streamSequence) == [2, 3, 4])
         for m in got { try m.ackSyncBlocking() }
     }
