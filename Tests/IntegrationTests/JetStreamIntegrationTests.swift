@@ -67,8 +67,9 @@ import Testing
             #expect(got.count == 3)
             try got[0].ackSyncBlocking()
         }
-        let c2 = try js.pullConsumer(stream: "TRADES", spec)
-        let redelivered = try await collect(c2, count: 2, within: .seconds(5))
+        // The consumer is a temporary: the messages must keep its subscription
+        // alive for their acks below (acking through a released one crashed).
+        let redelivered = try await collect(try js.pullConsumer(stream: "TRADES", spec), count: 2, within: .seconds(5))
         #expect(redelivered.map { String(decoding: $0.payload, as: UTF8.self) } == ["fill-2", "fill-3"])
         #expect(redelivered.allSatisfy { $0.delivery.numDelivered == 2 })
         for m in redelivered { try m.ackSyncBlocking() }

@@ -30,9 +30,14 @@ public final class JetStreamMessage: @unchecked Sendable {
     public let message: NATSMessage
     public let delivery: DeliveryInfo
     private let acked = Atomic<Bool>(false)
+    /// Keeps the subscription alive while this message can still be acked:
+    /// nats.c acks through the message's subscription, and a message acked
+    /// after its consumer was released crashed (use after free) in a test.
+    private let consumer: PullConsumer?
 
-    init(msg: OpaquePointer) {
+    init(msg: OpaquePointer, consumer: PullConsumer? = nil) {
         self.msg = msg
+        self.consumer = consumer
         message = NATSMessage(copying: msg)
         var meta: UnsafeMutablePointer<jsMsgMetaData>?
         if natsMsg_GetMetaData(&meta, msg) == NATS_OK, let m = meta?.pointee {
@@ -135,7 +140,7 @@ public final class PullConsumer: @unchecked Sendable {
         out.reserveCapacity(Int(list.Count))
         for i in 0..<Int(list.Count) {
             if let m = list.Msgs[i] {
-                out.append(JetStreamMessage(msg: m))
+                out.append(JetStreamMessage(msg: m, consumer: self))
                 list.Msgs[i] = nil  // ownership moved; natsMsgList_Destroy must not free it
             }
         }
