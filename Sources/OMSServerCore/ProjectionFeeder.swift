@@ -135,10 +135,9 @@ public struct ProjectionFeeder: Sendable {
         var wait = Duration.milliseconds(200)
         while consumer == nil {
             do {
-                try? jetStream.deleteConsumer(stream: stream, durable: durable)
                 let state = try jetStream.streamState(stream)
                 var spec = ConsumerSpec(durable: durable, filterSubject: filter)
-                spec.deliverFrom = after > 0 ? .sequence(after + 1) : .all
+                spec.restartAt = after + 1  // the snapshot's sequence + 1 (1: the whole stream)
                 spec.maxAckPending = 50_000
                 spec.inactiveThreshold = inactiveThreshold
                 spec.ackAll = true  // applied in order: one ack per batch
