@@ -25,6 +25,16 @@ import Testing
         return got
     }
 
+    /// Fetches until `distinct` different payloads were seen (repeats kept, for the caller to ack).
+    func collect(_ c: PullConsumer, distinct: Int, within: Duration) async throws -> [JetStreamMessage] {
+        var got: [JetStreamMessage] = []
+        let deadline = ContinuousClock.now + within
+        while Set(got.map(\.payload)).count < distinct && ContinuousClock.now < deadline {
+            got += try await c.fetch(batch: 10, timeout: .milliseconds(500))
+        }
+        return got
+    }
+
     @Test func publishConsumeAck() async throws {
         let server = try NATSServerFixture()
         let nc = try server.connect()
@@ -67,12 +77,20 @@ import Testing
             #expect(got.count == 3)
             try got[0].ackSyncBlocking()
         }
+        // JetStream promises at-least-once, not exactly-twice: nats-server 2.9 was seen (once, on
+        // CI) handing fill-3 out twice, when its ack wait ran out around the expiry of a pull
+        // request, before fill-2. Services dedup such repeats; what they rely on, and what is
+        // asserted here, is that every unacked message comes back marked as a redelivery and the
+        // acked one never does.
         // The consumer is a temporary: the messages must keep its subscription
         // alive for their acks below (acking through a released one crashed).
-        let redelivered = try await collect(try js.pullConsumer(stream: "TRADES", spec), count: 2, within: .seconds(5))
-        #expect(redelivered.map { String(decoding: $0.payload, as: UTF8.self) } == ["fill-2", "fill-3"])
-        #expect(redelivered.allSatisfy { $0.delivery.numDelivered == 2 })
+        let redelivered = try await collect(try js.pullConsumer(stream: "TRADES", spec), distinct: 2, within: .seconds(5))
+        let bodies = Set(redelivered.map { String(decoding: $0.payload, as: UTF8.self) })
+        #expect(bodies == ["fill-2", "fill-3"])
+        #expect(redelivered.allSatisfy { $0.delivery.numDelivered >= 2 && $0.delivery.streamSequence >= 2 })
         for m in redelivered { try m.ackSyncBlocking() }
+        // All acked now: nothing comes back after another ack wait.
+        #expect(try await collect(try js.pullConsumer(stream: "TRADES", spec), count: 1, within: .milliseconds(1500)).isEmpty)
     }
 
     /// The archiver's case (a fill missing from trades.jsonl in a fault-suite
