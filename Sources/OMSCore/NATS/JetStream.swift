@@ -66,7 +66,8 @@ public struct ConsumerSpec: Sendable {
     public var resumeInOrder = false
     /// Recreate the durable on every bind to deliver from this sequence: for a
     /// consumer whose own durable checkpoint says where to go on (the
-    /// archiver's files). Messages a crashed incarnation fetched but never
+    /// archiver's files, the archiver's and oms-server's state snapshots).
+    /// Messages a crashed incarnation fetched but never
     /// acked then come first, in stream order, instead of after `ackWait`
     /// behind newer ones, where a high-water-mark checkpoint would take them
     /// for duplicates.
