@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::int64_t kNsPerDay = 86'400'000'000'000LL;
 constexpr std::uint32_t kSnapshotMagic = 0x4F4D5345;  // "OMSE"
-constexpr std::uint32_t kSnapshotVersion = 6;  // 2: fingerprint-keyed order indexes; 3: venue positions in slots, fingerprint instrument index; 4: futures state or bucketed dedup index (two branches); 5: both; 6: index keys in OrderRecord, instrument lookup cache
+constexpr std::uint32_t kSnapshotVersion = 7;  // 2: fingerprint-keyed order indexes; 3: venue positions in slots, fingerprint instrument index; 4: futures state or bucketed dedup index (two branches); 5: both; 6: index keys in OrderRecord, instrument lookup cache; 7: futures margin held per order and pending per balance
 
 struct SnapshotHeader {
     std::uint32_t magic;
@@ -205,6 +205,7 @@ void Engine::release(OrderRecord& o) {
 
 void Engine::retire(std::uint32_t idx) {
     OrderRecord& o = s_.orders[idx];
+    if (o.margin_lev) drop_margin(o);  // before release(): it reads reserved_notional
     release(o);
     s_.order_idx.erase(o.order_key);
     if (!o.client_order_id.empty()) s_.clord_idx.erase(o.clord_key);
@@ -543,7 +544,8 @@ HandleStatus Engine::on_new(const OrderCommandMsg& cmd, OutputBuffer&, StoredDec
     transition(rec.status, OrderStatus::PendingNew);
     s_.order_idx.insert(ofp, idx);
     if (!rec.client_order_id.empty()) s_.clord_idx.insert(cfp, idx);
-    reserve(rec);
+    if (is.futures) reserve_futures(rec, o);  // + its initial margin (also in replay: held then, held again)
+    else reserve(rec);
     return HandleStatus::Ok;
 }
 
@@ -608,11 +610,14 @@ HandleStatus Engine::on_amend(const OrderCommandMsg& cmd, OutputBuffer&, StoredD
     std::int64_t npx = o.has_price ? new_px : rec.notional_px;
     o.notional = npx > 0 ? notional_sat(npx, spec.price_scale, o.qty, spec.qty_scale) : -1;
 
-    // Evaluate as if the old reservation were gone, then put back whichever wins.
+    // Evaluate as if the old reservation (and the margin it holds) were
+    // gone, then put back whichever wins.
+    const bool held = rec.margin_lev && drop_margin(rec);
     release(rec);
     RejectReason r = check_order(rec.account, rec.instrument, rec.slot, o, true, t);
     if (r != RejectReason::None) {
         reserve(rec);
+        if (held) hold_margin(rec);
         set_reject(sd, r);
         return HandleStatus::Ok;
     }
@@ -624,7 +629,11 @@ HandleStatus Engine::on_amend(const OrderCommandMsg& cmd, OutputBuffer&, StoredD
     rec.price = new_px;
     rec.notional_px = npx;
     rec.updated_ns = m.ts_ns;
-    reserve(rec);
+    // The new terms hold their margin in the current epoch. For an order from
+    // an older epoch the venue's figure still has its old margin: counted
+    // twice until the next balance update (conservative).
+    if (s_.inst_state[rec.instrument].futures) reserve_futures(rec, o);
+    else reserve(rec);
     return HandleStatus::Ok;
 }
 
@@ -743,22 +752,27 @@ HandleStatus Engine::handle(const OrderEventMsg& ev, OutputBuffer&) {
 
     if (is_terminal(rec.status)) { retire(idx); return HandleStatus::Ok; }
 
-    if (ev.type == OrderEventType::AmendRejected && from == OrderStatus::PendingReplace) {
-        release(rec);
-        rec.qty = rec.prev_qty;
-        rec.price = rec.prev_price;
-        if (has_limit_price(rec.type)) rec.notional_px = rec.price;
-        reserve(rec);
-    } else if (ev.type == OrderEventType::Amended && (ev.has_quantity || ev.has_price)) {
-        const InstrumentSpec& spec = s_.instruments[rec.instrument];
-        std::int64_t q = rec.qty, p = rec.price;
-        if (ev.has_quantity) rescale(ev.quantity.mantissa, ev.quantity.scale, spec.qty_scale, q, Rounding::TowardZero);
-        if (ev.has_price) rescale(ev.price.mantissa, ev.price.scale, spec.price_scale, p, Rounding::TowardZero);
+    // The venue's answer to an amend: back to the previous terms, or the terms
+    // it reports. Margin held in this epoch follows the terms; margin of an
+    // older epoch is in the venue's figure (which already saw the answer or
+    // will show it).
+    const bool amend_rejected = ev.type == OrderEventType::AmendRejected && from == OrderStatus::PendingReplace;
+    if (amend_rejected || (ev.type == OrderEventType::Amended && (ev.has_quantity || ev.has_price))) {
+        std::int64_t q = rec.prev_qty, p = rec.prev_price;
+        if (!amend_rejected) {
+            const InstrumentSpec& spec = s_.instruments[rec.instrument];
+            q = rec.qty;
+            p = rec.price;
+            if (ev.has_quantity) rescale(ev.quantity.mantissa, ev.quantity.scale, spec.qty_scale, q, Rounding::TowardZero);
+            if (ev.has_price) rescale(ev.price.mantissa, ev.price.scale, spec.price_scale, p, Rounding::TowardZero);
+        }
+        const bool held = rec.margin_lev && drop_margin(rec);
         release(rec);
         rec.qty = q;
         rec.price = p;
         if (has_limit_price(rec.type)) rec.notional_px = p;
         reserve(rec);
+        if (held) hold_margin(rec);
     }
     return HandleStatus::Ok;
 }

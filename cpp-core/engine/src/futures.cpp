@@ -53,7 +53,78 @@ RejectReason Engine::check_futures(std::uint16_t acct, std::uint32_t instr, Slot
         const BracketSet& b = s_.limits.bracket_sets[static_cast<std::uint32_t>(is.limits.bracket_set)];
         if ((r = check_bracket_notional(b, lev, sl.e, pos_notional, o, t)) != RejectReason::None) return r;
     }
-    return check_initial_margin(o.notional, lev, a.fut.available(spec.quote_asset), spec.quote_asset, t);
+    return check_initial_margin(o.notional, lev, a.fut.find(spec.quote_asset), t);
+}
+
+// ---- initial margin held between balance updates ----------------------------
+//
+// The venue's available balance (AccountUpdate, Balance.free) already
+// excludes the initial margin of the orders open at the venue when the
+// connector read it; the orders accepted here since are not in it. Without
+// holding their margin locally, a burst of orders could each pass against the
+// same figure and together exceed it (the venue then rejects them, Binance
+// -2019 "Margin is insufficient"). So each accepted non-reducing futures
+// order adds the initial margin of its unfilled part to its quote asset's
+// `pending`, which check_initial_margin subtracts; the next AccountUpdate
+// carrying that asset's balance - whose figure now includes those orders -
+// resets it to 0 and starts a new epoch (apply_futures_update). An order
+// that ends unfilled (canceled, rejected, expired) in the epoch it was held
+// in gives back its unfilled part's margin; one from an older epoch gives
+// back nothing (the venue's next figure shows it). A filled part stays in
+// `pending` until the next balance update: it is position margin now, which
+// the held figure does not include either.
+//
+// Limits (docs/futures.md): an update the venue produced before recent
+// orders reached it (the connector reads /fapi/v3/account on ACCOUNT_UPDATE -
+// fills, funding -, MARGIN_CALL, liquidations and every 30 s, while orders
+// are still on their way through the router) resets their margin too early:
+// until the next update the check under-reserves by the orders in flight at
+// that read. After a restart the replay applies the tail's already decided
+// commands before its AccountUpdates (causal phases), so the orders accepted
+// after the last replayed balance update count as included in it, likewise
+// until the next update. The sum is per order, as the check is: the venue
+// margins only the larger of a symbol's buy and sell sides (one-way mode), so
+// orders quoted on both sides are over-reserved here.
+
+// reserve() for a futures order whose terms were just accepted (new order,
+// amend, also in replay): it holds initial margin when it does not reduce
+// and the venue has reported its quote asset's balance. Whether it reduces
+// is decided, as by the checks, on the slot without the order (so before
+// reserve()); the amount after it (reserve() sets reserved_notional).
+void Engine::reserve_futures(OrderRecord& rec, const OrderView& o) {
+    rec.margin_lev = 0;
+    if (!o.reduce_only && !is_reducing(s_.slots[rec.slot].e, o)) {
+        const FuturesAccount& f = s_.accounts[rec.account].fut;
+        const Str16& quote = s_.instruments[rec.instrument].quote_asset;
+        for (std::uint8_t i = 0; i < f.n_assets; ++i) {
+            if (!(f.assets[i].asset == quote)) continue;
+            const std::int32_t lev = effective_leverage(s_.slots[rec.slot].fut, s_.inst_state[rec.instrument].limits);
+            rec.margin_asset = i;
+            rec.margin_lev = static_cast<std::uint8_t>(lev > 0 && lev < 255 ? lev : 255);
+            break;
+        }
+    }
+    reserve(rec);
+    if (rec.margin_lev) hold_margin(rec);
+}
+
+// Hold the margin of the order's unfilled part (after reserve(), which sets
+// reserved_notional) in the current epoch.
+void Engine::hold_margin(OrderRecord& o) {
+    FuturesAccount::Asset& b = s_.accounts[o.account].fut.assets[o.margin_asset];
+    b.pending = sat_add(b.pending, initial_margin(o.reserved_notional, o.margin_lev));
+    o.margin_epoch = b.epoch;
+}
+
+// Give back the unfilled part's margin when it is still held (same epoch);
+// false when there was nothing to give back. Call before release(), which
+// clears reserved_notional. reserved_notional only shrinks by fills, and
+// initial_margin rounds up, so this never gives back more than was held.
+bool Engine::drop_margin(const OrderRecord& o) {
+    FuturesAccount::Asset& b = s_.accounts[o.account].fut.assets[o.margin_asset];
+    if (b.epoch != o.margin_epoch) return false;
+    b.pending -= initial_margin(o.reserved_notional, o.margin_lev);
+    return true;
 }
 
 void Engine::track_reduce_only(const OrderRecord& o, std::int64_t dq) {
@@ -91,7 +162,11 @@ void Engine::futures_position(SlotState& s, const PositionEntry& p, const Instru
 void Engine::apply_futures_update(std::uint16_t acct, const AccountUpdateMsg& u, OutputBuffer& out) {
     AccountState& a = s_.accounts[acct];
     FuturesAccount& f = a.fut;
-    if (u.ts_event_ns < f.ts_ns) return;  // older than the account state we hold
+    // Older than the account state we hold, or the same report again (a
+    // redelivery, a replay over a snapshot that has it): nothing to apply.
+    // Again would even be wrong: its balances do not include the margin held
+    // since it was applied. (ts 0: unknown, applied as before.)
+    if (u.ts_event_ns < f.ts_ns || (u.ts_event_ns == f.ts_ns && u.ts_event_ns != 0)) return;
     f.ts_ns = u.ts_event_ns;
     f.exchange = u.exchange;
     f.market = u.market;
@@ -106,6 +181,8 @@ void Engine::apply_futures_update(std::uint16_t acct, const AccountUpdateMsg& u,
             f.assets[f.n_assets++].asset = b.asset;
         }
         f.assets[i].available = v;
+        f.assets[i].pending = 0;  // the venue's figure includes the open orders now (see hold_margin)
+        ++f.assets[i].epoch;
     }
     // The account's margin ratio: the highest any open position reports
     // (cross positions all carry the account's MM / margin balance, an

@@ -123,6 +123,43 @@ TEST(ZeroAlloc, HotPathAfterWarmup) {
     EXPECT_GT(e->stats().rejected, 100u);  // collar rejections exercised the text path
 }
 
+// Futures orders: checks against available - pending, margin held, given
+// back on cancel, moved by amends, reset by balance reports.
+TEST(ZeroAlloc, FuturesMarginPath) {
+    RiskConfig cfg;
+    cfg.allow_missing_reference = true;
+    cfg.defaults.max_open_orders = 1000000;
+    auto e = make_engine(&cfg);
+    e->upsert_instrument(fut_spec());
+    const std::size_t kN = 4000;
+    std::vector<OrderCommandMsg> orders, amends;
+    std::vector<OrderEventMsg> acks, cancels;
+    std::vector<AccountUpdateMsg> updates;
+    for (std::size_t i = 0; i < kN; ++i) {
+        const std::string id = "f" + std::to_string(i);
+        orders.push_back(fut_order(id, i % 2 ? Side::Buy : Side::Sell, 10 + i % 7, 600'000));
+        amends.push_back(fut_amend(id, "am" + id, 20));
+        acks.push_back(event("a" + id, id, OrderEventType::Accepted));
+        cancels.push_back(event("c" + id, id, OrderEventType::Canceled));
+        if (i % 50 == 0) updates.push_back(fut_update("u" + id, 0, 20, 0, 20'000, T0 + static_cast<std::int64_t>(i)));
+    }
+    OutputBuffer out;
+    g_allocs = 0;
+    g_counting = true;
+    for (std::size_t i = 0; i < kN; ++i) {
+        if (i % 50 == 0) e->handle(updates[i / 50], out);
+        out.clear();
+        e->handle(orders[i], out);
+        e->handle(acks[i], out);
+        if (i % 3 == 0) e->handle(amends[i], out);
+        if (i >= 5) e->handle(cancels[i - 5], out);  // a few live at a time: some do not fit
+    }
+    g_counting = false;
+    EXPECT_EQ(g_allocs.load(), 0) << "heap allocations on the futures path";
+    EXPECT_GT(e->stats().accepted, 1000u);
+    EXPECT_GT(e->stats().rejected, 100u) << "some refused for margin";
+}
+
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
     return RUN_ALL_TESTS();

@@ -19,18 +19,6 @@ namespace {
 constexpr std::int64_t Q = kPow10[kQuoteScale];  // one quote unit
 constexpr std::int64_t R = kPow10[kRatioScale];  // ratio 1.0
 
-// binance.futures.BTCUSDT as in configs/config.yaml: price 1 dp, qty 3 dp.
-InstrumentSpec fut_spec() {
-    InstrumentSpec s;
-    s.id.exchange.assign("binance"); s.id.market.assign("futures"); s.id.symbol.assign("BTCUSDT");
-    s.base_asset.assign("BTC"); s.quote_asset.assign("USDT");
-    s.price_scale = 1; s.qty_scale = 3;
-    s.tick_size = 1; s.lot_size = 1; s.min_qty = 1; s.max_qty = 0;
-    s.min_notional = 5 * Q;
-    return s;
-}
-InstrumentId fut() { return fut_spec().id; }
-
 OrderView view(Side side, std::int64_t qty, std::int64_t notional, bool ro = false) {
     OrderView o;
     o.side = side;
@@ -162,20 +150,35 @@ TEST(FuturesBrackets, WorstCasePositionNotionalPassFailBoundary) {
 // of 500 USDT. You entered a long BTCUSDT position worth 1,000 USDT with 20x leverage at $50,000."
 // Initial margin = notional / leverage = 1,000 / 20 = 50 USDT.
 TEST(FuturesInitialMargin, FaqPositionAt20xPassFailBoundary) {
-    Str16 usdt;
-    usdt.assign("USDT");
+    FuturesAccount::Asset usdt;
+    usdt.asset.assign("USDT");
     EXPECT_EQ(initial_margin(1'000 * Q, 20), 50 * Q);
     EXPECT_EQ(initial_margin(1, 3), 1) << "rounded up: never under-reserve";
     RejectText t;
-    std::int64_t avail = 500 * Q;
-    EXPECT_EQ(check_initial_margin(1'000 * Q, 20, &avail, usdt, t), RejectReason::None);
-    avail = 50 * Q;
-    EXPECT_EQ(check_initial_margin(1'000 * Q, 20, &avail, usdt, t), RejectReason::None) << "exactly enough";
-    avail = 50 * Q - 1;
-    EXPECT_EQ(check_initial_margin(1'000 * Q, 20, &avail, usdt, t), RejectReason::InsufficientMargin);
+    usdt.available = 500 * Q;
+    EXPECT_EQ(check_initial_margin(1'000 * Q, 20, &usdt, t), RejectReason::None);
+    usdt.available = 50 * Q;
+    EXPECT_EQ(check_initial_margin(1'000 * Q, 20, &usdt, t), RejectReason::None) << "exactly enough";
+    usdt.available = 50 * Q - 1;
+    EXPECT_EQ(check_initial_margin(1'000 * Q, 20, &usdt, t), RejectReason::InsufficientMargin);
     EXPECT_EQ(t.view(), "initial margin 50.00 (notional 1000.00 / 20x) > available 49.99999999 USDT");
-    EXPECT_EQ(check_initial_margin(1'000 * Q, 20, nullptr, usdt, t), RejectReason::None) << "no balance reported yet";
-    EXPECT_EQ(check_initial_margin(-1, 20, &avail, usdt, t), RejectReason::None) << "unknown notional";
+    EXPECT_EQ(check_initial_margin(1'000 * Q, 20, nullptr, t), RejectReason::None) << "no balance reported yet";
+    EXPECT_EQ(check_initial_margin(-1, 20, &usdt, t), RejectReason::None) << "unknown notional";
+}
+
+// The margin of orders accepted since the venue's balance report is pending:
+// what is left is available - pending.
+TEST(FuturesInitialMargin, PendingMarginPassFailBoundary) {
+    FuturesAccount::Asset usdt;
+    usdt.asset.assign("USDT");
+    usdt.available = 500 * Q;
+    usdt.pending = 450 * Q;
+    RejectText t;
+    EXPECT_EQ(check_initial_margin(1'000 * Q, 20, &usdt, t), RejectReason::None) << "50 left: exactly enough";
+    usdt.pending = 450 * Q + 1;
+    EXPECT_EQ(check_initial_margin(1'000 * Q, 20, &usdt, t), RejectReason::InsufficientMargin);
+    EXPECT_EQ(t.view(), "initial margin 50.00 (notional 1000.00 / 20x) > available 500.00 - pending 450.00000001 USDT "
+                        "(orders since the last balance update)");
 }
 
 // ---- margin levels ---------------------------------------------------------
@@ -216,40 +219,13 @@ struct FuturesEngine : ::testing::Test {
         std::string err;
         ASSERT_TRUE(e->load_limits(cfg, &err)) << err;
     }
-    // qty in 3 dp, price in 1 dp (the futures scales)
     static OrderCommandMsg order(const std::string& id, Side side, std::int64_t qty, std::int64_t px, bool ro = false,
                                  const std::string& acct = "acc1") {
-        OrderCommandMsg c = new_order(id, side, 0, 0, T0, acct, fut());
-        NewOrderMsg& n = c.new_order;
-        n.quantity = Decimal{qty, 3};
-        n.type = OrderType::Limit;
-        n.price = Decimal{px, 1};
-        n.has_price = true;
-        n.reduce_only = ro;
-        return c;
+        return fut_order(id, side, qty, px, ro, acct);
     }
-    // One-way position (signed qty, 3 dp), leverage, margin ratio (8 dp), USDT available (2 dp).
     static AccountUpdateMsg update(const std::string& id, std::int64_t qty, std::int32_t lev, std::int64_t ratio_8dp,
                                    std::int64_t avail_2dp, std::int64_t ts, const std::string& acct = "acc1") {
-        AccountUpdateMsg u;
-        u.update_id.assign(id);
-        u.account.assign(acct);
-        u.exchange.assign("binance");
-        u.market.assign("futures");
-        u.ts_event_ns = ts;
-        PositionEntry& p = u.positions[u.n_positions++];
-        p.instrument = fut();
-        p.quantity = Decimal{qty, 3};
-        p.entry_price = Decimal{600'000, 1};
-        p.has_entry_price = qty != 0;
-        p.leverage = lev;
-        p.margin_ratio = Decimal{ratio_8dp, 8};
-        p.has_margin_ratio = qty != 0;
-        p.ts_ns = ts;
-        BalanceEntry& b = u.balances[u.n_balances++];
-        b.asset.assign("USDT");
-        b.free = Decimal{avail_2dp, 2};
-        return u;
+        return fut_update(id, qty, lev, ratio_8dp, avail_2dp, ts, acct);
     }
     HandleStatus apply(const AccountUpdateMsg& u, OutputBuffer* keep = nullptr) {
         OutputBuffer out;
@@ -257,9 +233,18 @@ struct FuturesEngine : ::testing::Test {
         if (keep) *keep = out;
         return s;
     }
-    void accept(const std::string& id, const std::string& ev) {
+    void accept(const std::string& id, const std::string& ev) { on(id, ev, OrderEventType::Accepted); }
+    HandleStatus on(const std::string& id, const std::string& ev, OrderEventType type) {
         OutputBuffer out;
-        e->handle(event(ev, id, OrderEventType::Accepted), out);
+        return e->handle(event(ev, id, type), out);
+    }
+    // USDT margin held by orders accepted since the last balance update.
+    std::int64_t pending(const std::string& acct = "acc1") const {
+        Str16 usdt;
+        usdt.assign("USDT");
+        const AccountState* a = e->account(acct);
+        const FuturesAccount::Asset* b = a ? a->fut.find(usdt) : nullptr;
+        return b ? b->pending : -1;  // -1: no USDT balance reported
     }
 };
 
@@ -285,17 +270,8 @@ TEST_F(FuturesEngine, LeverageFromPositionUpdatesOverConfigured) {
     EXPECT_EQ(decide(*e, new_order("s1", Side::Buy, 100, 6'000'000)).result, DecisionResult::Accepted);
     // A fill newer than the next report: the report's quantity is stale, its leverage still applies.
     accept("o3", "ev-o3");
-    FillMsg f;
-    f.trade_id.assign("t1");
-    f.order_id.assign("o3");
-    f.account.assign("acc1");
-    f.instrument = fut();
-    f.side = Side::Buy;
-    f.quantity = Decimal{1, 3};
-    f.price = Decimal{600'000, 1};
-    f.ts_event_ns = T0 + 10;
     OutputBuffer out;
-    ASSERT_EQ(e->handle(f, out), HandleStatus::Ok);
+    ASSERT_EQ(e->handle(fut_fill("t1", "o3", Side::Buy, 1, 600'000, T0 + 10), out), HandleStatus::Ok);
     ASSERT_EQ(apply(update("u3", 5, 30, 1'000'000, 1'000'000, T0 + 5)), HandleStatus::Ok);
     EXPECT_EQ(e->position("acc1", fut())->qty, 2) << "stale quantity not applied";
     d = decide(*e, order("o4", Side::Buy, 1, 600'000));
@@ -349,15 +325,7 @@ TEST_F(FuturesEngine, HedgeModeReduceOnlyUsesTheLegs) {
     EXPECT_EQ(decide(*e, order("h3", Side::Buy, 3'000, 590'000, true)).result, DecisionResult::Accepted);
     // A fill of the reduce-only SELL closes the LONG leg: nothing left for another one.
     accept("h1", "ev-h1");
-    FillMsg f;
-    f.trade_id.assign("t1");
-    f.order_id.assign("h1");
-    f.account.assign("acc1");
-    f.instrument = fut();
-    f.side = Side::Sell;
-    f.quantity = Decimal{1'000, 3};
-    f.price = Decimal{610'000, 1};
-    f.ts_event_ns = T0 + 1;
+    const FillMsg f = fut_fill("t1", "h1", Side::Sell, 1'000, 610'000, T0 + 1);
     OutputBuffer out;
     ASSERT_EQ(e->handle(f, out), HandleStatus::Ok);
     EXPECT_EQ(e->position("acc1", fut())->qty, -3'000) << "net = long 0 - short 3";
@@ -378,11 +346,11 @@ TEST_F(FuturesEngine, InitialMarginAgainstReportedAvailableBalance) {
     // No balance reported yet: not checked here.
     EXPECT_EQ(decide(*e, order("m0", Side::Buy, 100, 600'000)).result, DecisionResult::Accepted);
     ASSERT_EQ(apply(update("u1", 0, 20, 0, 30'000, T0)), HandleStatus::Ok);  // 300.00 USDT available, 20x
-    // 0.1 BTC @ 60,000 = 6,000 / 20 = 300: exactly available.
-    EXPECT_EQ(decide(*e, order("m1", Side::Buy, 100, 600'000)).result, DecisionResult::Accepted);
     Decision d = decide(*e, order("m2", Side::Buy, 100, 600'010));
     EXPECT_EQ(d.reason, RejectReason::InsufficientMargin);
     EXPECT_EQ(d.text.view(), "initial margin 300.005 (notional 6000.10 / 20x) > available 300.00 USDT");
+    // 0.1 BTC @ 60,000 = 6,000 / 20 = 300: exactly available.
+    EXPECT_EQ(decide(*e, order("m1", Side::Buy, 100, 600'000)).result, DecisionResult::Accepted);
     // The reject travels as an OrderRejected output with the same code and text.
     OutputBuffer out;
     decide(*e, order("m3", Side::Buy, 200, 600'000), &out);
@@ -488,6 +456,139 @@ TEST_F(FuturesEngine, CriticalCancelsExposureIncreasingOrdersOnce) {
     OutputBuffer again;
     ASSERT_EQ(apply(update("u3", 2'000, 20, 86'000'000, 100'000'000, T0 + 2), &again), HandleStatus::Ok);
     EXPECT_EQ(again.count, 0u);
+}
+
+// ---- initial margin held between balance updates ---------------------------
+// At 20x and 60,000: 0.050 BTC = 3,000 notional = 150 initial margin.
+
+TEST_F(FuturesEngine, MarginOfAcceptedOrdersIsHeldUntilTheNextBalanceUpdate) {
+    load();
+    ASSERT_EQ(apply(update("u1", 0, 20, 0, 40'000, T0)), HandleStatus::Ok);  // 400.00 USDT available
+    EXPECT_EQ(pending(), 0);
+    EXPECT_EQ(decide(*e, order("a1", Side::Buy, 50, 600'000)).result, DecisionResult::Accepted);
+    EXPECT_EQ(pending(), 150 * Q);
+    EXPECT_EQ(decide(*e, order("a2", Side::Sell, 50, 600'000)).result, DecisionResult::Accepted)
+        << "the other side holds margin too (no position to reduce)";
+    EXPECT_EQ(pending(), 300 * Q);
+    // Each fits the venue's 400 alone; together with the two before they do not.
+    Decision d = decide(*e, order("a3", Side::Buy, 50, 600'000));
+    EXPECT_EQ(d.reason, RejectReason::InsufficientMargin);
+    EXPECT_EQ(d.text.view(), "initial margin 150.00 (notional 3000.00 / 20x) > available 400.00 - pending 300.00 USDT "
+                             "(orders since the last balance update)");
+    EXPECT_EQ(pending(), 300 * Q) << "a rejected order holds nothing";
+    // Boundary: 0.040 at 50,000 = 2,000 / 20 = 100 = 400 - 300.
+    EXPECT_EQ(decide(*e, order("a4", Side::Buy, 40, 500'000)).result, DecisionResult::Accepted);
+    EXPECT_EQ(pending(), 400 * Q);
+    EXPECT_EQ(decide(*e, order("a5", Side::Buy, 1, 600'000)).reason, RejectReason::InsufficientMargin);
+    // The venue cancels a1: its margin is given back, and what a3 asked for fits exactly.
+    accept("a1", "ev-a1");
+    ASSERT_EQ(on("a1", "ev-a1-c", OrderEventType::Canceled), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 250 * Q);
+    EXPECT_EQ(decide(*e, order("a6", Side::Buy, 50, 600'000)).result, DecisionResult::Accepted);
+    EXPECT_EQ(pending(), 400 * Q);
+    // The venue's next figure (100.00) has the open orders' margin taken off: nothing is pending any more.
+    ASSERT_EQ(apply(update("u2", 0, 20, 0, 10'000, T0 + 1)), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 0);
+    d = decide(*e, order("a7", Side::Buy, 50, 600'000));
+    EXPECT_EQ(d.reason, RejectReason::InsufficientMargin);
+    EXPECT_EQ(d.text.view(), "initial margin 150.00 (notional 3000.00 / 20x) > available 100.00 USDT");
+    EXPECT_EQ(decide(*e, order("a8", Side::Buy, 40, 500'000)).result, DecisionResult::Accepted);
+    EXPECT_EQ(pending(), 100 * Q);
+    // a2 was held before u2: the venue's figure has its margin, canceling it gives back nothing here.
+    ASSERT_EQ(on("a2", "ev-a2-c", OrderEventType::Canceled), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 100 * Q);
+    // u2 again (a redelivery) or an older report: no reset.
+    ASSERT_EQ(apply(update("u2", 0, 20, 0, 10'000, T0 + 1)), HandleStatus::Ok);
+    ASSERT_EQ(apply(update("u0", 0, 20, 0, 90'000, T0)), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 100 * Q);
+    EXPECT_EQ(*e->account("acc1")->fut.available(fut_spec().quote_asset), 100 * Q);
+    EXPECT_EQ(pending("acc2"), -1) << "per account: acc2 has no balance";
+}
+
+TEST_F(FuturesEngine, PartialFillThenCancelGivesBackOnlyTheUnfilledPart) {
+    load();
+    ASSERT_EQ(apply(update("u1", 0, 20, 0, 100'000, T0)), HandleStatus::Ok);  // 1,000.00
+    ASSERT_EQ(decide(*e, order("p1", Side::Buy, 100, 600'000)).result, DecisionResult::Accepted);
+    EXPECT_EQ(pending(), 300 * Q);
+    accept("p1", "ev-p1");
+    OutputBuffer out;
+    ASSERT_EQ(e->handle(fut_fill("t1", "p1", Side::Buy, 40, 600'000, T0 + 1), out), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 300 * Q) << "the filled part is position margin, not in the held figure either";
+    ASSERT_EQ(on("p1", "ev-p1-c", OrderEventType::Canceled), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 120 * Q) << "0.060 unfilled = 3,600 / 20 = 180 given back";
+    // Filled completely: nothing to give back.
+    ASSERT_EQ(decide(*e, order("p2", Side::Buy, 50, 600'000)).result, DecisionResult::Accepted);
+    accept("p2", "ev-p2");
+    ASSERT_EQ(e->handle(fut_fill("t2", "p2", Side::Buy, 50, 600'000, T0 + 2), out), HandleStatus::Ok);
+    ASSERT_EQ(on("p2", "ev-p2-f", OrderEventType::Filled), HandleStatus::Ok);
+    EXPECT_EQ(e->order("p2"), nullptr);
+    EXPECT_EQ(pending(), 270 * Q);
+    // Rejected by the venue (e.g. -2019): all of it back.
+    ASSERT_EQ(decide(*e, order("p3", Side::Buy, 50, 600'000)).result, DecisionResult::Accepted);
+    EXPECT_EQ(pending(), 420 * Q);
+    ASSERT_EQ(on("p3", "ev-p3-r", OrderEventType::Rejected), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 270 * Q);
+}
+
+TEST_F(FuturesEngine, ReduceOnlyAndReducingOrdersHoldNoMargin) {
+    load();
+    ASSERT_EQ(apply(update("u1", 1'000, 20, 1'000'000, 10'000, T0)), HandleStatus::Ok);  // long 1, 100.00 available
+    EXPECT_EQ(decide(*e, order("r1", Side::Sell, 500, 610'000, true)).result, DecisionResult::Accepted);
+    EXPECT_EQ(decide(*e, order("r2", Side::Sell, 400, 610'000)).result, DecisionResult::Accepted)
+        << "not flagged reduce-only, but it and the open sells only shrink the long";
+    EXPECT_EQ(pending(), 0);
+    EXPECT_EQ(decide(*e, order("b1", Side::Buy, 10, 600'000)).result, DecisionResult::Accepted);
+    EXPECT_EQ(pending(), 30 * Q);
+    // Their ends give back nothing either.
+    ASSERT_EQ(on("r1", "ev-r1-c", OrderEventType::Canceled), HandleStatus::Ok);
+    ASSERT_EQ(on("r2", "ev-r2-c", OrderEventType::Canceled), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 30 * Q);
+}
+
+TEST_F(FuturesEngine, RedeliveredCommandHoldsMarginOnce) {
+    load();
+    ASSERT_EQ(apply(update("u1", 0, 20, 0, 40'000, T0)), HandleStatus::Ok);
+    const OrderCommandMsg c = order("d1", Side::Buy, 100, 600'000);
+    OutputBuffer out;
+    EXPECT_EQ(e->handle(c, out), HandleStatus::Ok);
+    EXPECT_EQ(e->handle(c, out), HandleStatus::Duplicate);
+    EXPECT_EQ(decide(*e, c).result, DecisionResult::Accepted) << "the stored decision again";
+    EXPECT_EQ(pending(), 300 * Q);
+    EXPECT_EQ(decide(*e, order("d2", Side::Buy, 34, 600'000)).reason, RejectReason::InsufficientMargin)
+        << "102 > 400 - 300";
+}
+
+TEST_F(FuturesEngine, AmendMovesTheMarginHeldInThisEpoch) {
+    load();
+    ASSERT_EQ(apply(update("u1", 0, 20, 0, 50'000, T0)), HandleStatus::Ok);  // 500.00
+    ASSERT_EQ(decide(*e, order("m1", Side::Buy, 50, 600'000)).result, DecisionResult::Accepted);
+    accept("m1", "ev-m1");
+    EXPECT_EQ(pending(), 150 * Q);
+    // Checked as if its own 150 were free: 300 <= 500.
+    ASSERT_EQ(decide(*e, fut_amend("m1", "am1", 100)).result, DecisionResult::Accepted);
+    EXPECT_EQ(pending(), 300 * Q);
+    OrderEventMsg amended = event("ev-m1-a", "m1", OrderEventType::Amended);
+    amended.quantity = Decimal{100, 3};
+    amended.has_quantity = true;
+    OutputBuffer out;
+    ASSERT_EQ(e->handle(amended, out), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 300 * Q);
+    Decision d = decide(*e, fut_amend("m1", "am2", 200));  // 600
+    EXPECT_EQ(d.reason, RejectReason::InsufficientMargin);
+    EXPECT_EQ(d.text.view(), "initial margin 600.00 (notional 12000.00 / 20x) > available 500.00 USDT");
+    EXPECT_EQ(pending(), 300 * Q) << "a refused amend keeps what the order held";
+    ASSERT_EQ(decide(*e, fut_amend("m1", "am3", 150)).result, DecisionResult::Accepted);
+    EXPECT_EQ(pending(), 450 * Q);
+    ASSERT_EQ(on("m1", "ev-m1-ar", OrderEventType::AmendRejected), HandleStatus::Ok);
+    EXPECT_EQ(e->order("m1")->qty, 100);
+    EXPECT_EQ(pending(), 300 * Q) << "the venue kept 0.100";
+    // Held before the next balance update: its margin is in the venue's figure (200 left).
+    ASSERT_EQ(apply(update("u2", 0, 20, 0, 20'000, T0 + 1)), HandleStatus::Ok);
+    EXPECT_EQ(decide(*e, fut_amend("m1", "am4", 70)).reason, RejectReason::InsufficientMargin)
+        << "210 > 200: the new size is checked whole";
+    EXPECT_EQ(pending(), 0);
+    ASSERT_EQ(decide(*e, fut_amend("m1", "am5", 60)).result, DecisionResult::Accepted);
+    EXPECT_EQ(pending(), 180 * Q) << "held whole in this epoch (the old 300 in the venue's figure too, until the next update)";
 }
 
 // ---- codec: hedge legs and balances ----------------------------------------

@@ -47,6 +47,17 @@ struct OrderRecord {
     OrderStatus before_pending = OrderStatus::Unspecified;  // for cancel/amend rejected
     bool reduce_only = false;
     bool margin_cancel_sent = false;     // the margin monitor already asked to cancel it
+    // Futures initial margin this order holds in its account's `pending`
+    // (engine/src/futures.cpp): its quote asset's index in the account's
+    // FuturesAccount, the leverage the margin is computed at (0: holds none -
+    // spot, reduce-only, reducing, no balance reported; above 255, which no
+    // venue offers, 255: more margin, never less) and the balance epoch it
+    // was held in. The amount is always initial_margin(reserved_notional,
+    // margin_lev), i.e. of the unfilled part. (In the padding before qty:
+    // the record stays 216 bytes.)
+    std::uint8_t margin_asset = 0;
+    std::uint8_t margin_lev = 0;
+    std::uint32_t margin_epoch = 0;
     std::int64_t qty = 0;       // qty_scale
     std::int64_t price = 0;     // price_scale (0: market)
     std::int64_t filled = 0;
@@ -291,6 +302,9 @@ private:
     void track_reduce_only(const OrderRecord& o, std::int64_t dq);
     void futures_fill(SlotState& s, const OrderRecord* rec, Side side, std::int64_t qty);
     void futures_position(SlotState& s, const PositionEntry& p, const InstrumentSpec& spec);
+    void reserve_futures(OrderRecord& rec, const OrderView& o);
+    void hold_margin(OrderRecord& o);
+    bool drop_margin(const OrderRecord& o);
     RejectReason check_order(std::uint16_t acct, std::uint32_t instr, std::uint32_t slot, const OrderView& o,
                              bool is_amend, RejectText& t);
     HandleStatus on_new(const OrderCommandMsg& cmd, OutputBuffer& out, StoredDecision& sd, std::uint64_t ofp, std::uint64_t cfp,

@@ -42,19 +42,34 @@ inline constexpr int kMaxFuturesAssets = 4;
 // Futures margin account of one OMS account (one futures venue per account).
 struct FuturesAccount {
     Str16 exchange, market;             // where the last futures update came from
-    struct Asset { Str16 asset; std::int64_t available = 0; };  // kQuoteScale
-    std::uint8_t n_assets = 0;
+    // One margin asset's balance. The venue's available balance already
+    // excludes the initial margin of the orders open at the venue when it
+    // was read (Binance's availableBalance; venue-sim's /fapi account does
+    // the same), but not that of orders the engine accepted since: those are
+    // `pending` until the next update carrying this asset resets it and
+    // starts a new `epoch` (engine/src/futures.cpp).
+    struct Asset {
+        Str16 asset;
+        std::int64_t available = 0;     // venue-reported, kQuoteScale
+        std::int64_t pending = 0;       // initial margin held since that report, kQuoteScale
+        std::uint32_t epoch = 0;        // bumped by each report of this asset (wraps after 2^32 reports)
+    };
+    std::uint8_t n_assets = 0;          // slots are only appended: an order keeps its asset's index
     Asset assets[kMaxFuturesAssets];
     std::int64_t margin_ratio = 0;      // kRatioScale; 0: no position at risk
     bool has_ratio = false;
     MarginLevel level = MarginLevel::Ok;
     std::int64_t ts_ns = 0;             // venue time of the last update applied
 
-    // Available balance of `asset`, or nullptr when the venue never reported it.
-    const std::int64_t* available(const Str16& asset) const {
+    // Balance of `asset`, or nullptr when the venue never reported it.
+    const Asset* find(const Str16& asset) const {
         for (std::uint8_t i = 0; i < n_assets; ++i)
-            if (assets[i].asset == asset) return &assets[i].available;
+            if (assets[i].asset == asset) return &assets[i];
         return nullptr;
+    }
+    const std::int64_t* available(const Str16& asset) const {
+        const Asset* a = find(asset);
+        return a ? &a->available : nullptr;
     }
 };
 
@@ -138,21 +153,28 @@ inline RejectReason check_bracket_notional(const BracketSet& b, std::int32_t lev
 
 // Initial margin = notional / leverage (order price, or the reference price
 // for market orders), rounded up, against the available balance the venue
-// reports for the margin asset. Unknown notional (market order without a
-// reference) or unknown balance: not checked here (the reference rule and
-// the venue decide).
+// reports for the margin asset less the margin of the orders accepted since
+// that report (`pending`, see FuturesAccount::Asset). Unknown notional
+// (market order without a reference) or unknown balance: not checked here
+// (the reference rule and the venue decide).
 inline std::int64_t initial_margin(std::int64_t notional, std::int32_t lev) {
     if (notional <= 0 || lev <= 0) return 0;
     return notional / lev + (notional % lev != 0 ? 1 : 0);
 }
 
-inline RejectReason check_initial_margin(std::int64_t notional, std::int32_t lev, const std::int64_t* available,
-                                         const Str16& asset, RejectText& t) {
-    if (!available || notional < 0) return RejectReason::None;
+inline RejectReason check_initial_margin(std::int64_t notional, std::int32_t lev, const FuturesAccount::Asset* bal,
+                                         RejectText& t) {
+    if (!bal || notional < 0) return RejectReason::None;
     const std::int64_t im = initial_margin(notional, lev);
-    if (im > *available) {
+    if (im > sat_add(bal->available, -bal->pending)) {
         t.put("initial margin ").num(im, kQuoteScale, 2).put(" (notional ").num(notional, kQuoteScale, 2)
-            .put(" / ").integer(lev).put("x) > available ").num(*available, kQuoteScale, 2).put(" ").put(asset.view());
+            .put(" / ").integer(lev).put("x) > available ").num(bal->available, kQuoteScale, 2);
+        if (bal->pending == 0) {
+            t.put(" ").put(bal->asset.view());
+        } else {
+            t.put(" - pending ").num(bal->pending, kQuoteScale, 2).put(" ").put(bal->asset.view())
+                .put(" (orders since the last balance update)");
+        }
         return RejectReason::InsufficientMargin;
     }
     return RejectReason::None;
