@@ -167,6 +167,11 @@ void Engine::apply_futures_update(std::uint16_t acct, const AccountUpdateMsg& u,
     // Again would even be wrong: its balances do not include the margin held
     // since it was applied. (ts 0: unknown, applied as before.)
     if (u.ts_event_ns < f.ts_ns || (u.ts_event_ns == f.ts_ns && u.ts_event_ns != 0)) return;
+    // A report with neither balances nor positions (the connector's funding
+    // payments, one per symbol, all stamped with the settlement time) says
+    // nothing about margin: it must not read as "no position at risk" nor
+    // move the clock that orders the snapshots that do.
+    if (u.n_balances == 0 && u.n_positions == 0) return;
     f.ts_ns = u.ts_event_ns;
     f.exchange = u.exchange;
     f.market = u.market;

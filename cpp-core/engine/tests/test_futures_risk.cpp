@@ -412,6 +412,36 @@ TEST_F(FuturesEngine, MarginAlertsOnCrossingNotOnEveryUpdate) {
     EXPECT_EQ(e->account("acc1")->fut.margin_ratio, 90'000'000);
 }
 
+TEST_F(FuturesEngine, FundingOnlyReportsLeaveTheMarginStateAlone) {
+    LimitValues acct;
+    acct.margin_ratio_warning = "0.5";
+    acct.margin_ratio_critical = "0.8";
+    cfg.accounts.emplace_back("acc1", acct);
+    load();
+    ASSERT_EQ(apply(update("u1", 1'000, 20, 60'000'000, 500'00, T0 + 10)), HandleStatus::Ok);
+    ASSERT_EQ(e->account("acc1")->fut.level, MarginLevel::Warning);
+    // Two funding payments (two symbols) at one settlement time, later than the snapshot: no
+    // balances, no positions. Before, the first one reset the ratio to 0 (level Ok, an alert).
+    for (const char* id : {"funding-1", "funding-2"}) {
+        AccountUpdateMsg f;
+        f.update_id.assign(id);
+        f.account.assign("acc1");
+        f.exchange.assign("binance");
+        f.market.assign("futures");
+        f.ts_event_ns = T0 + 20;
+        OutputBuffer out;
+        EXPECT_EQ(apply(f, &out), HandleStatus::Ok);
+        EXPECT_EQ(out.count, 0u) << id << ": no alert";
+    }
+    const FuturesAccount& fa = e->account("acc1")->fut;
+    EXPECT_EQ(fa.margin_ratio, 60'000'000);
+    EXPECT_EQ(fa.level, MarginLevel::Warning);
+    EXPECT_EQ(fa.ts_ns, T0 + 10) << "the clock is the last margin report's";
+    // The next real report still applies (ts between the snapshot and the funding time).
+    ASSERT_EQ(apply(update("u2", 1'000, 20, 30'000'000, 500'00, T0 + 15)), HandleStatus::Ok);
+    EXPECT_EQ(e->account("acc1")->fut.margin_ratio, 30'000'000);
+}
+
 TEST_F(FuturesEngine, CriticalCancelsExposureIncreasingOrdersOnce) {
     LimitValues acct;
     acct.margin_ratio_warning = "0.5";
