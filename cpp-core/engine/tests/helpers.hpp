@@ -23,12 +23,10 @@ inline InstrumentSpec eth_spec() {
 inline InstrumentId btc() { return btc_spec().id; }
 // binance.futures.BTCUSDT as in configs/config.yaml: price 1 dp, qty 3 dp.
 inline InstrumentSpec fut_spec() {
-    InstrumentSpec s;
-    s.id.exchange.assign("binance"); s.id.market.assign("futures"); s.id.symbol.assign("BTCUSDT");
-    s.base_asset.assign("BTC"); s.quote_asset.assign("USDT");
+    InstrumentSpec s = btc_spec();
+    s.id.market.assign("futures");
     s.price_scale = 1; s.qty_scale = 3;
-    s.tick_size = 1; s.lot_size = 1; s.min_qty = 1; s.max_qty = 0;
-    s.min_notional = 5 * kPow10[kQuoteScale];
+    s.tick_size = 1; s.lot_size = 1; s.min_qty = 1;
     return s;
 }
 inline InstrumentId fut() { return fut_spec().id; }
