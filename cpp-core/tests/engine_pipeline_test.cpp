@@ -537,28 +537,45 @@ TEST_F(EnginePipeline, FuturesLeverageRejectAndMarginAlert) {
       std::this_thread::sleep_for(10ms);
     }
   }
-  eng::OrderCommandMsg c = command(0);
-  c.command_id.assign("cmd-fut-1");
-  auto& o = c.new_order;
-  o.order_id.assign("ord-fut-1");
-  o.client_order_id.assign("cl-fut-1");
-  o.account.assign("demo-1");
-  o.instrument.market.assign("futures");
-  o.side = eng::Side::Buy;
-  o.quantity = eng::Decimal{10, 3};     // 0.01 BTC
-  o.price = eng::Decimal{600000, 1};    // 60,000.0
-  eng::Codec codec;
-  std::uint8_t buf[1024];
-  const std::size_t n = codec.encode_command(c, buf, sizeof buf);
-  OmsHeaders h;
-  h.msg_id = "cmd-fut-1";
-  h.id = "cmd-fut-1";
-  h.type = "oms.v1.OrderCommand";
-  h.producer = "oms-server";
-  auto m = Msg::create("cmd.risk.binance.futures.BTCUSDT", {buf, n}, h);
-  ASSERT_TRUE(m);
-  ASSERT_TRUE(js_->publish_async(std::move(*m)));
-  ASSERT_TRUE(js_->publish_async_complete(5s));
+  auto send_order = [&](int k) {
+    const std::string id = std::to_string(k);
+    eng::OrderCommandMsg c = command(0);
+    c.command_id.assign("cmd-fut-" + id);
+    auto& o = c.new_order;
+    o.order_id.assign("ord-fut-" + id);
+    o.client_order_id.assign("cl-fut-" + id);
+    o.account.assign("demo-1");
+    o.instrument.market.assign("futures");
+    o.side = eng::Side::Buy;
+    o.quantity = eng::Decimal{10, 3};     // 0.01 BTC
+    o.price = eng::Decimal{600000, 1};    // 60,000.0: 600 USDT, 30 USDT of margin at 20x
+    eng::Codec codec;
+    std::uint8_t buf[1024];
+    const std::size_t n = codec.encode_command(c, buf, sizeof buf);
+    const std::string cmd_id = "cmd-fut-" + id;
+    OmsHeaders h;
+    h.msg_id = cmd_id.c_str();
+    h.id = cmd_id.c_str();
+    h.type = "oms.v1.OrderCommand";
+    h.producer = "oms-server";
+    auto m = Msg::create("cmd.risk.binance.futures.BTCUSDT", {buf, n}, h);
+    ASSERT_TRUE(m);
+    ASSERT_TRUE(js_->publish_async(std::move(*m)));
+    ASSERT_TRUE(js_->publish_async_complete(5s));
+  };
+  // /metrics until `line` is on it (the margin gauges refresh every 200 ms).
+  auto wait_metric = [&](const std::string& line) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string metrics;
+    while (std::chrono::steady_clock::now() - t0 < 5s) {
+      http_get(http_port_, "/metrics", &metrics);
+      if (metrics.find(line) != std::string::npos) return;
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "no " << line << " in\n" << metrics;
+  };
+  wait_metric("oms_core_margin_available{account=\"demo-1\",venue=\"binance.futures\",asset=\"USDT\"} 10000\n");
+  send_order(1);
   ASSERT_TRUE(wait_count("DECISIONS", 1)) << log_;
   auto decisions = read_all("DECISIONS", "risk.decisions.binance.futures.>");
   ASSERT_EQ(decisions.size(), 1u);
@@ -583,6 +600,14 @@ TEST_F(EnginePipeline, FuturesLeverageRejectAndMarginAlert) {
     oms__v1__order_event__free_unpacked(ev, nullptr);
   }
 
+  // At 20x the same order passes and holds its initial margin (600 / 20) until the
+  // next balance update, visible on /metrics.
+  wait_metric("oms_core_margin_pending{account=\"demo-1\",venue=\"binance.futures\",asset=\"USDT\"} 0\n");
+  publish_update(20, 10'000'000);
+  send_order(2);
+  ASSERT_TRUE(wait_count("DECISIONS", 2)) << log_;
+  wait_metric("oms_core_margin_pending{account=\"demo-1\",venue=\"binance.futures\",asset=\"USDT\"} 30\n");
+
   publish_update(20, 85'000'000);  // ratio 0.85 >= critical 0.80
   ASSERT_TRUE(wait_count("ALERTS", 1)) << log_;
   publish_update(20, 86'000'000);  // still critical: no second alert
@@ -598,10 +623,11 @@ TEST_F(EnginePipeline, FuturesLeverageRejectAndMarginAlert) {
   EXPECT_EQ(a->severity, OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_CRITICAL);
   EXPECT_EQ(a->previous_severity, OMS__V1__ALERT_SEVERITY__ALERT_SEVERITY_OK);
   EXPECT_STREQ(a->account, "demo-1");
-  EXPECT_STREQ(a->alert_id, "binance.futures.pos.test.2:alert");
+  EXPECT_STREQ(a->alert_id, "binance.futures.pos.test.3:alert");
   ASSERT_NE(a->value, nullptr);
   EXPECT_EQ(a->value->mantissa, 85'000'000);
-  EXPECT_STREQ(a->text, "margin ratio 0.85 >= critical 0.80");
+  // The repo config cancels exposure-increasing orders at critical: order 2 is live.
+  EXPECT_STREQ(a->text, "margin ratio 0.85 >= critical 0.80; canceled 1 exposure-increasing orders");
   oms__v1__alert__free_unpacked(a, nullptr);
   // The account's ratio and level, as of the last update, on /metrics.
   std::string metrics;
@@ -609,6 +635,8 @@ TEST_F(EnginePipeline, FuturesLeverageRejectAndMarginAlert) {
   EXPECT_NE(metrics.find("oms_core_margin_ratio{account=\"demo-1\",venue=\"binance.futures\"} 0.85999999999999999"),
             std::string::npos) << metrics;
   EXPECT_NE(metrics.find("oms_core_margin_level{account=\"demo-1\",venue=\"binance.futures\"} 2"), std::string::npos);
+  // The balance updates since include the order: nothing held any more.
+  wait_metric("oms_core_margin_pending{account=\"demo-1\",venue=\"binance.futures\",asset=\"USDT\"} 0\n");
 }
 
 }  // namespace

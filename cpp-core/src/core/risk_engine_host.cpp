@@ -244,14 +244,19 @@ struct EngineMetrics {
   Counter acked_inputs;    // publisher thread
   // Where a command's time goes inside oms-core (sums, ns; commands only).
   Counter hop_store_to_rx_ns, hop_rx_to_engine_ns, hop_engine_to_publish_ns, hop_count, hop_pub_count, hop_direct_count;
-  // Futures margin ratio per account (engine thread writes, HTTP thread reads):
-  // a slot's name is written once, before `used` is released.
+  // Futures margin per account (engine thread writes, HTTP thread reads): a
+  // slot's name is written once, before `used` is released; an asset's name
+  // before `n_assets` counts it (the engine only appends assets).
   struct MarginGauge {
     std::atomic<bool> used{false};
     char account[33] = {};
     char venue[34] = {};  // exchange.market
     std::atomic<std::int64_t> ratio{0};  // kRatioScale
     std::atomic<int> level{0};
+    std::atomic<int> n_assets{0};
+    char asset[kMaxFuturesAssets][17] = {};
+    std::atomic<std::int64_t> available[kMaxFuturesAssets] = {};  // kQuoteScale, venue-reported
+    std::atomic<std::int64_t> pending[kMaxFuturesAssets] = {};    // kQuoteScale, held since that report
   };
   static constexpr int kMarginGauges = 64;
   MarginGauge margin[kMarginGauges];
@@ -372,6 +377,10 @@ class RiskEngineHost final : public EngineHost {
   OutRec* claim_out();
   void build_output(const Output& o, const InItem& it, std::int64_t latency_ns, OutRec& rec);
   void note_margin(std::string_view account);
+  void copy_margin(const AccountState& a, EngineMetrics::MarginGauge& g);
+  void refresh_margin_gauges(std::int64_t now);
+  static constexpr std::int64_t kMarginRefreshNs = 200'000'000;
+  std::int64_t last_margin_refresh_ns_ = 0;          // engine thread
   void maybe_snapshot(bool force);
   bool decided_commands_replayed();
   void load_recorded_decisions();
@@ -749,7 +758,8 @@ void RiskEngineHost::push_out(OutRec* rec) {
   out_->commit();
 }
 
-// The account's margin ratio and level as the engine now holds them, for /metrics.
+// The account's margin ratio, level and balances as the engine now holds
+// them, for /metrics (a futures AccountUpdate registers the account).
 void RiskEngineHost::note_margin(std::string_view account) {
   const AccountState* a = engine_->account(account);
   if (!a) return;
@@ -761,9 +771,34 @@ void RiskEngineHost::note_margin(std::string_view account) {
       std::snprintf(g.venue, sizeof g.venue, "%s.%s", a->fut.exchange.c_str(), a->fut.market.c_str());
       g.used.store(true, std::memory_order_release);
     }
-    g.ratio.store(a->fut.margin_ratio, std::memory_order_relaxed);
-    g.level.store(static_cast<int>(a->fut.level), std::memory_order_relaxed);
+    copy_margin(*a, g);
     return;
+  }
+}
+
+void RiskEngineHost::copy_margin(const AccountState& a, EngineMetrics::MarginGauge& g) {
+  g.ratio.store(a.fut.margin_ratio, std::memory_order_relaxed);
+  g.level.store(static_cast<int>(a.fut.level), std::memory_order_relaxed);
+  int n = g.n_assets.load(std::memory_order_relaxed);
+  for (; n < a.fut.n_assets; ++n) {
+    std::snprintf(g.asset[n], sizeof g.asset[n], "%s", a.fut.assets[n].asset.c_str());
+    g.n_assets.store(n + 1, std::memory_order_release);
+  }
+  for (int i = 0; i < n; ++i) {
+    g.available[i].store(a.fut.assets[i].available, std::memory_order_relaxed);
+    g.pending[i].store(a.fut.assets[i].pending, std::memory_order_relaxed);
+  }
+}
+
+// The margin held by orders changes with every futures order, not only with
+// AccountUpdates: the engine thread refreshes the registered accounts' gauges
+// at most every kMarginRefreshNs while inputs flow (off the per-order path).
+void RiskEngineHost::refresh_margin_gauges(std::int64_t now) {
+  if (now - last_margin_refresh_ns_ < kMarginRefreshNs) return;
+  last_margin_refresh_ns_ = now;
+  for (auto& g : m_.margin) {
+    if (!g.used.load(std::memory_order_acquire)) break;
+    if (const AccountState* a = engine_->account(g.account)) copy_margin(*a, g);
   }
 }
 
@@ -1093,6 +1128,7 @@ void RiskEngineHost::engine_loop() {
       pub_bell_.ring();
       idle.busy();
       last_input_ns_ = mono_ns();
+      refresh_margin_gauges(last_input_ns_);
       maybe_snapshot(false);
       continue;
     }
@@ -1120,6 +1156,7 @@ void RiskEngineHost::engine_loop() {
       if (empty) break;
     }
     maybe_snapshot(false);
+    refresh_margin_gauges(mono_ns());  // the last batch's margin, once the flow stops
     if (idle.keep_polling()) continue;
     engine_bell_.wait(seen, 100);
     seen = engine_bell_.snapshot();
@@ -1467,6 +1504,21 @@ void RiskEngineHost::render_metrics(std::string& out) const {
     if (!g.used.load(std::memory_order_acquire)) break;
     std::snprintf(labels, sizeof labels, "{account=\"%s\",venue=\"%s\"}", g.account, g.venue);
     metric_line(out, "oms_core_margin_level", labels, g.level.load(std::memory_order_relaxed));
+  }
+  metric_head(out, "oms_core_margin_available", "gauge",
+              "Futures available balance per margin asset, as the venue last reported it.");
+  metric_head(out, "oms_core_margin_pending", "gauge",
+              "Futures initial margin held by orders oms-core accepted since that report (checked against available).");
+  for (const auto& g : m_.margin) {
+    if (!g.used.load(std::memory_order_acquire)) break;
+    const int n = g.n_assets.load(std::memory_order_acquire);
+    for (int i = 0; i < n; ++i) {
+      std::snprintf(labels, sizeof labels, "{account=\"%s\",venue=\"%s\",asset=\"%s\"}", g.account, g.venue, g.asset[i]);
+      metric_line(out, "oms_core_margin_available", labels,
+                  static_cast<double>(g.available[i].load(std::memory_order_relaxed)) / 1e8);
+      metric_line(out, "oms_core_margin_pending", labels,
+                  static_cast<double>(g.pending[i].load(std::memory_order_relaxed)) / 1e8);
+    }
   }
   metric_head(out, "oms_core_events_total", "counter", "Input messages applied by the engine, by source.");
   for (int i = 0; i < kNumSources; ++i) {
