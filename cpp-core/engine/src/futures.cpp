@@ -79,10 +79,9 @@ RejectReason Engine::check_futures(std::uint16_t acct, std::uint32_t instr, Slot
 // fills, funding -, MARGIN_CALL, liquidations and every 30 s, while orders
 // are still on their way through the router) resets their margin too early:
 // until the next update the check under-reserves by the orders in flight at
-// that read. After a restart the replay applies the tail's already decided
-// commands before its AccountUpdates (causal phases), so the orders accepted
-// after the last replayed balance update count as included in it, likewise
-// until the next update. The sum is per order, as the check is: the venue
+// that read. (After a restart the replay applies the tail's already decided
+// commands before its AccountUpdates, causal phases: settle_margin_after_replay
+// puts right what that order of arrival reset.) The sum is per order, as the check is: the venue
 // margins only the larger of a symbol's buy and sell sides (one-way mode), so
 // orders quoted on both sides are over-reserved here.
 
@@ -125,6 +124,26 @@ bool Engine::drop_margin(const OrderRecord& o) {
     if (b.epoch != o.margin_epoch) return false;
     b.pending -= initial_margin(o.reserved_notional, o.margin_lev);
     return true;
+}
+
+// The same rule as live, from timestamps instead of arrival order: a
+// report includes an order whose last change (accepted, amended, acked or
+// filled at the venue: updated_ns) came before the account was read (the
+// report's ts); an order changed after it holds its margin in the current
+// epoch, one before is moved to the previous epoch so that its cancel gives
+// nothing back. Once per start, so a scan of the order table is fine.
+void Engine::settle_margin_after_replay() {
+    for (AccountState& a : s_.accounts)
+        for (auto& b : a.fut.assets) b.pending = 0;
+    s_.orders.for_each_live([&](std::uint32_t, OrderRecord& o) {
+        if (!o.margin_lev || is_terminal(o.status)) return;
+        FuturesAccount& f = s_.accounts[o.account].fut;
+        if (o.updated_ns > f.ts_ns) {
+            hold_margin(o);
+        } else {
+            o.margin_epoch = f.assets[o.margin_asset].epoch - 1;
+        }
+    });
 }
 
 void Engine::track_reduce_only(const OrderRecord& o, std::int64_t dq) {

@@ -535,6 +535,32 @@ TEST_F(FuturesEngine, MarginOfAcceptedOrdersIsHeldUntilTheNextBalanceUpdate) {
     EXPECT_EQ(pending("acc2"), -1) << "per account: acc2 has no balance";
 }
 
+// After a restart the replay applies the tail's decided commands before its
+// AccountUpdates: the last report resets the margin of orders that came after
+// it. settle_margin_after_replay re-derives it from the timestamps.
+TEST_F(FuturesEngine, MarginHeldAfterAReplayFollowsTheTimestamps) {
+    load();
+    ASSERT_EQ(apply(update("u1", 0, 20, 0, 40'000, T0)), HandleStatus::Ok);  // 400.00 available
+    e->set_replay(true);
+    decide(*e, fut_order("before", Side::Buy, 50, 600'000, false, "acc1", T0 + 10));
+    decide(*e, fut_order("after", Side::Buy, 50, 600'000, false, "acc1", T0 + 30));
+    e->set_replay(false);
+    // Read at T0 + 20: 250.00 = 400 - the 150 "before" holds at the venue; "after" was not there yet.
+    ASSERT_EQ(apply(update("u2", 0, 20, 0, 25'000, T0 + 20)), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 0) << "in replay order the report reset both";
+    e->settle_margin_after_replay();
+    EXPECT_EQ(pending(), 150 * Q) << "\"after\" is not in the report";
+    Decision d = decide(*e, order("next", Side::Buy, 50, 600'000, false, "acc1"));
+    EXPECT_EQ(d.reason, RejectReason::InsufficientMargin) << "150 > 250 - 150";
+    // Its end gives the margin back; the end of "before" gives nothing (the venue's next figure shows it).
+    ASSERT_EQ(on("before", "ev-before-c", OrderEventType::Canceled), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 150 * Q);
+    ASSERT_EQ(on("after", "ev-after-c", OrderEventType::Canceled), HandleStatus::Ok);
+    EXPECT_EQ(pending(), 0);
+    e->settle_margin_after_replay();
+    EXPECT_EQ(pending(), 0) << "settling again changes nothing";
+}
+
 TEST_F(FuturesEngine, PartialFillThenCancelGivesBackOnlyTheUnfilledPart) {
     load();
     ASSERT_EQ(apply(update("u1", 0, 20, 0, 100'000, T0)), HandleStatus::Ok);  // 1,000.00

@@ -1144,6 +1144,7 @@ void RiskEngineHost::engine_loop() {
           for (auto& e : m_.events) n += e.get();
           m_.replay_ns.store(dt, std::memory_order_relaxed);
           m_.replayed_events.store(n, std::memory_order_relaxed);
+          engine_->settle_margin_after_replay();  // the replay's phases reordered orders and balance reports
           ready_.store(true, std::memory_order_release);
           log_->info("engine ready", {{"replayed_events", std::to_string(n)},
                                       {"replay_ms", std::to_string(static_cast<double>(dt) / 1e6)}});

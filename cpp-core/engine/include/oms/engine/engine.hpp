@@ -252,6 +252,13 @@ public:
     // a second, possibly different, decision. nullptr: decide normally.
     void force_verdict(const StoredDecision* v) noexcept { forced_ = v; }
     bool replaying() const noexcept { return replay_; }
+    // After a startup replay: re-derive the futures initial margin held
+    // between balance updates from the orders' timestamps. The replay applies
+    // a tail's decided commands before its AccountUpdates, so each account's
+    // last update reset the margin of orders accepted after it; here a live
+    // order changed after its account's last balance report holds its margin
+    // again, one changed before counts as in that report (futures.cpp).
+    void settle_margin_after_replay();
 
 private:
     bool replay_ = false;
