@@ -42,6 +42,9 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         var prior: PriorIncarnation?
     }
     let store = Mutex(Store())
+    /// One order's fills at the venue, for a response that says the order filled but carries no fills (a query
+    /// after a restart or an unknown outcome): spot's myTrades by orderId; a futures market sets userTrades.
+    var orderTrades: @Sendable (_ symbol: String, _ venueOrderID: Int64) async throws -> [FillFacts]
     private let reconcileRequests: AsyncStream<String>
     private let reconcileContinuation: AsyncStream<String>.Continuation
 
@@ -55,6 +58,7 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         self.logger = logger
         self.health = health
         self.producer = producer
+        orderTrades = { [rest] symbol, venueOrderID in try await rest.myTrades(symbol: symbol, orderId: venueOrderID).map(FillFacts.init) }
         (reconcileRequests, reconcileContinuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -419,8 +423,11 @@ public final class BinanceExecutionClient: @unchecked Sendable {
     // MARK: applying venue state
 
     /// A REST / WebSocket API order response (place, query, cancel): fills first, then the order event.
-    func apply(response r: OrderResponse, venueID: String) async {
+    /// `tradesKnown`: the caller publishes the order's fills itself (reconciliation read them already).
+    func apply(response r: OrderResponse, venueID: String, tradesKnown: Bool = false) async {
         let symbol = r.symbol
+        learn(r, venueID: venueID)
+        let filledBefore = store.withLock { $0.orders[venueID]?.filled ?? 0 }
         for f in r.fills ?? [] {
             guard let tradeID = f.tradeId else { continue }
             let fill = FillFacts(symbol: symbol, tradeID: tradeID, venueOrderID: r.orderId, price: f.price, qty: f.qty,
@@ -431,8 +438,26 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         let status = BinanceMapping.status(r.status ?? "NEW")
         let filled = r.executedQty.flatMap { FixedPoint.decimal($0) }.map { FixedPoint.rescale($0, to: 8) }
         let quote = r.cummulativeQuoteQty.flatMap { FixedPoint.decimal($0) }.map { FixedPoint.rescale($0, to: 8) }
+        // Filled beyond what this process has published, and no fills in the answer (a query): read them, before
+        // the order's new state, so that no consumer sees FILLED without its trades. (A fault-suite run lost 16
+        // fills this way: orders placed just before a kill -9, settled by the successor's query.)
+        if !tradesKnown, (r.fills ?? []).isEmpty, let filled, filled > filledBefore {
+            await publishOrderTrades(symbol: symbol, venueOrderID: r.orderId, venueID: venueID)
+        }
         await publishOrderUpdate(venueID: venueID, symbol: symbol, venueOrderID: r.orderId, status: status, filled: filled, cumQuote: quote,
                                  timeMs: r.updateTime ?? r.transactTime ?? r.time ?? 0, last: nil)
+    }
+
+    /// Publishes one order's fills as the venue lists them (each trade once: publishFill skips the known ones).
+    /// Unreadable now (rate limit, venue down): a reconciliation is asked for, which reads every recent trade.
+    func publishOrderTrades(symbol: String, venueOrderID: Int64, venueID: String) async {
+        do {
+            for f in try await orderTrades(symbol, venueOrderID) { await publishFill(f, venueID: venueID) }
+        } catch {
+            logger.warning("fills of a filled order unreadable; reconciling later", metadata: [
+                "symbol": "\(symbol)", "venue_order_id": "\(venueOrderID)", "error": "\(error)"])
+            requestReconcile("fills of order \(venueOrderID) unreadable")
+        }
     }
 
     struct FillFacts {
@@ -442,6 +467,22 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         var price: String, qty: String, commission: String, commissionAsset: String
         var isMaker: Bool
         var timeMs: Int64
+    }
+
+    /// An order the OMS view does not hold (it was placed, then the process died before publishing anything),
+    /// as the venue reports it: enough for its fills (account, side) and its events. Only orders this OMS placed:
+    /// their client id is the OMS order id.
+    func learn(_ r: OrderResponse, venueID: String) {
+        store.withLock { s in
+            guard s.orders[venueID] == nil, let orderID = ClientOrderID.orderID(forVenueID: venueID) else { return }
+            var t = TrackedOrder(orderID: orderID, venueClientID: venueID, symbol: r.symbol)
+            t.account = config.account
+            t.venueOrderID = r.orderId
+            t.side = BinanceMapping.side(r.side ?? "")
+            if let q = r.origQty.flatMap({ FixedPoint.decimal($0) }) { t.quantity = q }
+            if let p = r.price.flatMap({ FixedPoint.decimal($0) }) { t.price = p }
+            s.orders[venueID] = t
+        }
     }
 
     func tracked(_ venueID: String, symbol: String, venueOrderID: Int64) -> TrackedOrder {
@@ -687,32 +728,34 @@ public final class BinanceExecutionClient: @unchecked Sendable {
             let venueOpen = try await rest.openOrders(symbol: symbol)
             for r in venueOpen {
                 guard let cid = r.clientOrderId else { continue }
-                await apply(response: r, venueID: cid)
+                learn(r, venueID: cid)
+                await apply(response: r, venueID: cid, tradesKnown: true)  // its fills: the trades below
             }
             let since = rest.clock.nowMs() - config.reconcileLookback.milliseconds
             let trades = try await rest.myTrades(symbol: symbol, startTime: since)
+            var unknown: [Int64: [AccountTrade]] = [:]
             for tr in trades {
                 let venueID = store.withLock { s in s.orders.values.first { $0.venueOrderID == tr.orderId && $0.symbol == symbol }?.venueClientID }
-                guard let venueID else {
-                    // A fill of an order the OMS never saw acknowledged: learn its client id first.
-                    continue
-                }
-                await publishFill(FillFacts(symbol: symbol, tradeID: tr.id, venueOrderID: tr.orderId, price: tr.price, qty: tr.qty,
-                                            commission: tr.commission, commissionAsset: tr.commissionAsset, isMaker: tr.isMaker, timeMs: tr.time),
-                                  venueID: venueID)
+                guard let venueID else { unknown[tr.orderId, default: []].append(tr); continue }
+                await publishFill(FillFacts(tr), venueID: venueID)
+            }
+            // Fills of orders the OMS never saw acknowledged: the venue's order names its client id.
+            for (venueOrderID, fills) in unknown.sorted(by: { $0.key < $1.key }) {
+                guard let r = try? await rest.queryOrder(symbol: symbol, orderId: venueOrderID), let cid = r.clientOrderId else { continue }
+                learn(r, venueID: cid)
+                guard store.withLock({ $0.orders[cid] != nil }) else { continue }  // not placed by this OMS
+                for tr in fills { await publishFill(FillFacts(tr), venueID: cid) }
+                await apply(response: r, venueID: cid, tradesKnown: true)
+                fixed += 1
             }
             // Orders the OMS thinks are live but the venue does not list as open: ask for their final state.
             let openIDs = Set(venueOpen.compactMap(\.clientOrderId))
             for t in open where t.symbol == symbol && !openIDs.contains(t.venueClientID) {
                 switch await queryUntilKnown(symbol: symbol, venueID: t.venueClientID, msg: nil) {
                 case .found(let r):
-                    await apply(response: r, venueID: t.venueClientID)
-                    // Trades of an order learnt only now.
-                    for tr in trades where tr.orderId == r.orderId {
-                        await publishFill(FillFacts(symbol: symbol, tradeID: tr.id, venueOrderID: tr.orderId, price: tr.price, qty: tr.qty,
-                                                    commission: tr.commission, commissionAsset: tr.commissionAsset, isMaker: tr.isMaker, timeMs: tr.time),
-                                          venueID: t.venueClientID)
-                    }
+                    // Trades of an order learnt only now, before its new state.
+                    for tr in trades where tr.orderId == r.orderId { await publishFill(FillFacts(tr), venueID: t.venueClientID) }
+                    await apply(response: r, venueID: t.venueClientID, tradesKnown: true)
                     fixed += 1
                 case .notFound:
                     if t.venueOrderID == 0 && t.status == .pendingNew {
@@ -750,4 +793,11 @@ import SwiftProtobuf
 extension BinanceWSAPIClient {
     /// `session.logon` needs an Ed25519 key.
     public var credentialsAllowLogon: Bool { credentials?.signer.keyType == .ed25519 }
+}
+
+extension BinanceExecutionClient.FillFacts {
+    init(_ t: AccountTrade) {
+        self.init(symbol: t.symbol, tradeID: t.id, venueOrderID: t.orderId, price: t.price, qty: t.qty, commission: t.commission,
+                  commissionAsset: t.commissionAsset, isMaker: t.isMaker, timeMs: t.time)
+    }
 }

@@ -46,6 +46,12 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         self.health = health
         self.producer = producer
         core = BinanceExecutionClient(config: config, rest: rest, ws: nil, jetStream: jetStream, logger: logger, health: nil, producer: producer)
+        core.orderTrades = { [rest, prefix = config.restPrefix] symbol, venueOrderID in
+            try rest.decode([FuturesUserTrade].self, try await rest.send(.GET, prefix + "/userTrades", [("symbol", symbol), ("orderId", String(venueOrderID))],
+                                                                          security: .signed, weight: 5))
+                .map { .init(symbol: $0.symbol, tradeID: $0.id, venueOrderID: $0.orderId, price: $0.price, qty: $0.qty, commission: $0.commission,
+                             commissionAsset: $0.commissionAsset, isMaker: $0.maker, timeMs: $0.time) }
+        }
         (snapshotRequests, snapshotContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (reconcileRequests, reconcileContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }

@@ -201,11 +201,28 @@ public final class BinanceRESTClient: Sendable {
         return try decode([OrderResponse].self, try await send(.GET, config.restPrefix + "/openOrders", params, security: .signed, weight: symbol == nil ? 80 : 6))
     }
 
-    public func myTrades(symbol: String, startTime: Int64?) async throws(BinanceError) -> [AccountTrade] {
-        var params = [("symbol", symbol)]
-        if let startTime { params.append(("startTime", String(startTime))) }
-        params.append(("limit", "1000"))
-        return try decode([AccountTrade].self, try await send(.GET, config.restPrefix + "/myTrades", params, security: .signed, weight: 20))
+    public func queryOrder(symbol: String, orderId: Int64) async throws(BinanceError) -> OrderResponse {
+        try decode(OrderResponse.self, try await send(.GET, config.restPrefix + "/order",
+                                                      [("symbol", symbol), ("orderId", String(orderId))], security: .signed, weight: 4))
+    }
+
+    /// Every trade since `startTime`. With `startTime` Binance returns the oldest trades of the window first,
+    /// at most `limit` (1000): a busier window is read on page by page from the last trade id (`fromId`).
+    public func myTrades(symbol: String, startTime: Int64, pageSize: Int = 1000) async throws(BinanceError) -> [AccountTrade] {
+        var all: [AccountTrade] = []
+        var params = [("symbol", symbol), ("startTime", String(startTime)), ("limit", String(pageSize))]
+        while true {
+            let page = try decode([AccountTrade].self, try await send(.GET, config.restPrefix + "/myTrades", params, security: .signed, weight: 20))
+            all += page
+            guard page.count >= pageSize, let last = page.last else { return all }
+            params = [("symbol", symbol), ("fromId", String(last.id + 1)), ("limit", String(pageSize))]
+        }
+    }
+
+    /// One order's trades (weight 5 with `orderId`).
+    public func myTrades(symbol: String, orderId: Int64) async throws(BinanceError) -> [AccountTrade] {
+        try decode([AccountTrade].self, try await send(.GET, config.restPrefix + "/myTrades",
+                                                       [("symbol", symbol), ("orderId", String(orderId)), ("limit", "1000")], security: .signed, weight: 5))
     }
 
     public func account() async throws(BinanceError) -> AccountInfo {

@@ -566,7 +566,9 @@ public final class Engine: @unchecked Sendable {
         if let f = fromId { list = list.filter { $0.id >= f } }
         if let s = startTime { list = list.filter { $0.time >= s } }
         if let e = endTime { list = list.filter { $0.time <= e } }
-        let out = fromId != nil ? Array(list.prefix(limit)) : Array(list.suffix(limit))
+        // Binance's parameter combinations: fromId, or startTime (with or without endTime), read forward from there
+        // (the oldest first); otherwise the most recent `limit`.
+        let out = fromId != nil || startTime != nil ? Array(list.prefix(limit)) : Array(list.suffix(limit))
         return .arr(out.map { t in .obj([
             ("symbol", .str(t.symbol)), ("id", .int(t.id)), ("orderId", .int(t.orderId)), ("orderListId", .int(-1)),
             ("price", .s(t.price)), ("qty", .s(t.qty)), ("quoteQty", .s(t.quoteQty)), ("commission", .s(t.commission)),

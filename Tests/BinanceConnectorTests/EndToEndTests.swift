@@ -164,7 +164,7 @@ import VenueSimCore
         #expect(perClient.count == total)
         #expect(perClient.values.allSatisfy { $0.count == 1 }, "duplicate venue orders: \(perClient.filter { $0.value.count > 1 }.keys.sorted())")
         let ourOrderIDs = Set(ours.map(\.orderId))
-        let venueTrades = try await rest.myTrades(symbol: "BTCUSDT", startTime: nil).filter { ourOrderIDs.contains($0.orderId) }
+        let venueTrades = try await rest.myTrades(symbol: "BTCUSDT", startTime: 0).filter { ourOrderIDs.contains($0.orderId) }
         let fills = try await Self.readAll(env.js, stream: "TRADES", filter: "trades.binance.spot.>").compactMap { try? Oms_V1_Fill(serializedBytes: $0.payload) }
         #expect(fills.count == venueTrades.count, "fills \(fills.count) vs venue trades \(venueTrades.count)")
         #expect(Set(fills.map(\.tradeID)) == Set(venueTrades.map { String($0.id) }))

@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import OMSCore
+import Testing
+@testable import BinanceConnector
+
+/// Orders a previous incarnation placed and then died before publishing anything about (a fault-suite run lost
+/// 16 fills this way, after a kill -9 of binance-spot): a successor that learns their state, from a query or from
+/// reconciliation, publishes their fills too, once each, with the order's side and account.
+@Suite(.serialized) struct OrphanFillTests {
+    @Test(.timeLimit(.minutes(2))) func filledOrdersLearntByQueryOrReconcileBringTheirFills() async throws {
+        let env = try await EndToEndTests.startEnv()
+        defer { env.serverTask.cancel() }
+        var logger = Logger(label: "orphan-fills")
+        logger.logLevel = .error
+        let config = EndToEndTests.venueConfig(port: env.port, path: .rest)
+        let limiter = BinanceRateLimiter(limits: config.rateLimits)
+        let rest = BinanceRESTClient(config: config, credentials: try EndToEndTests.ed25519Credentials(), limiter: limiter,
+                                     clock: ServerClock(), logger: logger)
+        // (The REST client must be shut down whatever happens: its HTTP client traps in deinit otherwise.)
+        let outcome: Result<Void, Error>
+        do {
+            try await Self.scenario(rest: rest, config: config, env: env, logger: logger)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        await rest.shutdown()
+        try outcome.get()
+    }
+
+    static func scenario(rest: BinanceRESTClient, config: BinanceVenueConfig, env: EndToEndTests.Env, logger: Logger) async throws {
+        // The previous incarnation: market orders filled at the venue, nothing published about them.
+        let ids = ["orphan-q", "orphan-r1", "orphan-r2"]
+        for id in ids {
+            let r = try await rest.newOrder([("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "0.001"),
+                                             ("newClientOrderId", id)])
+            try #require(r.status == "FILLED")
+        }
+        let venueTrades = try await rest.myTrades(symbol: "BTCUSDT", startTime: 0)
+        #expect(venueTrades.count >= ids.count)
+        // Paging: the same trades read one per page (fromId after the first).
+        #expect(try await rest.myTrades(symbol: "BTCUSDT", startTime: 0, pageSize: 1).map(\.id) == venueTrades.map(\.id))
+
+        let exec = BinanceExecutionClient(config: config, rest: rest, ws: nil, jetStream: env.js, logger: logger, health: nil,
+                                          producer: "binance-spot")
+        // A redelivered command's query settles the first: the answer has no fills, the order's trades are read.
+        let q = try await rest.queryOrder(symbol: "BTCUSDT", origClientOrderId: "orphan-q")
+        #expect(q.status == "FILLED" && (q.fills ?? []).isEmpty)
+        await exec.apply(response: q, venueID: "orphan-q")
+        // The others are found by reconciliation, from the account's trades.
+        try await exec.reconcile(reason: "test")
+        try await exec.reconcile(reason: "test again")  // nothing twice
+
+        let fills = try await EndToEndTests.readAll(env.js, stream: "TRADES", filter: "trades.binance.spot.>")
+            .compactMap { try? Oms_V1_Fill(serializedBytes: $0.payload) }
+        #expect(fills.count == venueTrades.count, "fills \(fills.map(\.tradeID)) vs venue trades \(venueTrades.map(\.id))")
+        #expect(Set(fills.map(\.tradeID)) == Set(venueTrades.map { String($0.id) }))
+        #expect(Set(fills.map(\.orderID)) == Set(ids))
+        #expect(fills.allSatisfy { $0.side == .buy && $0.account == "demo" }, "\(fills.map { ($0.orderID, $0.side, $0.account) })")
+        let events = try await EndToEndTests.readAll(env.js, stream: "ORDERS", filter: "orders.binance.spot.>")
+            .compactMap { try? Oms_V1_OrderEvent(serializedBytes: $0.payload) }
+        for id in ids {
+            #expect(events.contains { $0.order.orderID == id && $0.order.status == .filled && $0.order.side == .buy }, "\(id) FILLED")
+        }
+    }
+}
