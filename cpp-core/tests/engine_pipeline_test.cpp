@@ -223,6 +223,20 @@ class EnginePipeline : public ::testing::Test {
     ASSERT_TRUE(js_->publish_async(std::move(*m)));
   }
 
+  // `data` on `subject` with the OMS headers (the id doubles as Nats-Msg-Id), acked by JetStream.
+  void publish_acked(const char* subject, const char* type, const char* producer, const std::string& id,
+                     const std::uint8_t* data, std::size_t len) {
+    OmsHeaders h;
+    h.msg_id = id.c_str();
+    h.id = id.c_str();
+    h.type = type;
+    h.producer = producer;
+    auto m = Msg::create(subject, {data, len}, h);
+    ASSERT_TRUE(m);
+    ASSERT_TRUE(js_->publish_async(std::move(*m)));
+    ASSERT_TRUE(js_->publish_async_complete(5s));
+  }
+
   // All messages on `filter` in `stream` (ephemeral consumer from seq 1).
   std::vector<Msg> read_all(const char* stream, const char* filter) {
     std::vector<Msg> out;
@@ -502,15 +516,7 @@ TEST_F(EnginePipeline, FuturesLeverageRejectAndMarginAlert) {
     u.ts_event_ns = T0 + n_update * 1'000'000'000LL;
     std::uint8_t buf[1024];
     const std::size_t len = oms__v1__account_update__pack(&u, buf);
-    OmsHeaders h;
-    h.msg_id = uid.c_str();
-    h.id = uid.c_str();
-    h.type = "oms.v1.AccountUpdate";
-    h.producer = "binance-futures";
-    auto m = Msg::create("positions.binance.futures", {buf, len}, h);
-    ASSERT_TRUE(m);
-    ASSERT_TRUE(js_->publish_async(std::move(*m)));
-    ASSERT_TRUE(js_->publish_async_complete(5s));
+    publish_acked("positions.binance.futures", "oms.v1.AccountUpdate", "binance-futures", uid, buf, len);
   };
   auto wait_count = [&](const char* stream, std::uint64_t n) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -552,16 +558,7 @@ TEST_F(EnginePipeline, FuturesLeverageRejectAndMarginAlert) {
     eng::Codec codec;
     std::uint8_t buf[1024];
     const std::size_t n = codec.encode_command(c, buf, sizeof buf);
-    const std::string cmd_id = "cmd-fut-" + id;
-    OmsHeaders h;
-    h.msg_id = cmd_id.c_str();
-    h.id = cmd_id.c_str();
-    h.type = "oms.v1.OrderCommand";
-    h.producer = "oms-server";
-    auto m = Msg::create("cmd.risk.binance.futures.BTCUSDT", {buf, n}, h);
-    ASSERT_TRUE(m);
-    ASSERT_TRUE(js_->publish_async(std::move(*m)));
-    ASSERT_TRUE(js_->publish_async_complete(5s));
+    publish_acked("cmd.risk.binance.futures.BTCUSDT", "oms.v1.OrderCommand", "oms-server", "cmd-fut-" + id, buf, n);
   };
   // /metrics until `line` is on it (the margin gauges refresh every 200 ms).
   auto wait_metric = [&](const std::string& line) {
