@@ -24,11 +24,13 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 extern char** environ;
@@ -632,6 +634,22 @@ TEST_F(EnginePipeline, FuturesLeverageRejectAndMarginAlert) {
   EXPECT_NE(metrics.find("oms_core_margin_ratio{account=\"demo-1\",venue=\"binance.futures\"} 0.85999999999999999"),
             std::string::npos) << metrics;
   EXPECT_NE(metrics.find("oms_core_margin_level{account=\"demo-1\",venue=\"binance.futures\"} 2"), std::string::npos);
+  // Each margin family is one group, its samples right after its HELP/TYPE
+  // lines (the exposition format rejects a family split by another).
+  for (const char* family : {"oms_core_margin_ratio", "oms_core_margin_level", "oms_core_margin_available",
+                             "oms_core_margin_pending"}) {
+    const std::string type = std::string("# TYPE ") + family + " gauge\n";
+    const auto at = metrics.find(type);
+    ASSERT_NE(at, std::string::npos) << family;
+    const auto end = metrics.find("# HELP", at);
+    std::string_view body(metrics.data() + at + type.size(), (end == std::string::npos ? metrics.size() : end) - at - type.size());
+    EXPECT_FALSE(body.empty()) << family;
+    for (std::size_t p = 0; p < body.size();) {
+      const auto nl = body.find('\n', p);
+      EXPECT_EQ(body.substr(p, std::strlen(family) + 1), std::string(family) + "{") << family << ": " << body;
+      p = nl == std::string_view::npos ? body.size() : nl + 1;
+    }
+  }
   // The balance updates since include the order: nothing held any more.
   wait_metric("oms_core_margin_pending{account=\"demo-1\",venue=\"binance.futures\",asset=\"USDT\"} 0\n");
 }

@@ -1492,35 +1492,38 @@ void RiskEngineHost::render_metrics(std::string& out) const {
     }
     metric_line(out, "oms_core_ring_depth", "{ring=\"out\",source=\"publisher\"}", static_cast<double>(out_->size_approx()));
   }
-  metric_head(out, "oms_core_margin_ratio", "gauge",
-              "Futures account margin ratio (maintenance margin / margin balance) from the venue's last update.");
-  for (const auto& g : m_.margin) {
-    if (!g.used.load(std::memory_order_acquire)) break;
-    std::snprintf(labels, sizeof labels, "{account=\"%s\",venue=\"%s\"}", g.account, g.venue);
-    metric_line(out, "oms_core_margin_ratio", labels,
-                static_cast<double>(g.ratio.load(std::memory_order_relaxed)) / 1e8);
-  }
-  metric_head(out, "oms_core_margin_level", "gauge", "Futures account margin alert level: 0 ok, 1 warning, 2 critical.");
-  for (const auto& g : m_.margin) {
-    if (!g.used.load(std::memory_order_acquire)) break;
-    std::snprintf(labels, sizeof labels, "{account=\"%s\",venue=\"%s\"}", g.account, g.venue);
-    metric_line(out, "oms_core_margin_level", labels, g.level.load(std::memory_order_relaxed));
-  }
-  metric_head(out, "oms_core_margin_available", "gauge",
-              "Futures available balance per margin asset, as the venue last reported it.");
-  metric_head(out, "oms_core_margin_pending", "gauge",
-              "Futures initial margin held by orders oms-core accepted since that report (checked against available).");
-  for (const auto& g : m_.margin) {
-    if (!g.used.load(std::memory_order_acquire)) break;
-    const int n = g.n_assets.load(std::memory_order_acquire);
-    for (int i = 0; i < n; ++i) {
-      std::snprintf(labels, sizeof labels, "{account=\"%s\",venue=\"%s\",asset=\"%s\"}", g.account, g.venue, g.asset[i]);
-      metric_line(out, "oms_core_margin_available", labels,
-                  static_cast<double>(g.available[i].load(std::memory_order_relaxed)) / 1e8);
-      metric_line(out, "oms_core_margin_pending", labels,
-                  static_cast<double>(g.pending[i].load(std::memory_order_relaxed)) / 1e8);
+  // One family per metric, its samples together (the exposition format
+  // requires it): per account, then per account and margin asset.
+  using Gauge = EngineMetrics::MarginGauge;
+  auto per_account = [&](const char* name, const char* help, auto value) {
+    metric_head(out, name, "gauge", help);
+    for (const Gauge& g : m_.margin) {
+      if (!g.used.load(std::memory_order_acquire)) break;
+      std::snprintf(labels, sizeof labels, "{account=\"%s\",venue=\"%s\"}", g.account, g.venue);
+      metric_line(out, name, labels, value(g));
     }
-  }
+  };
+  auto per_asset = [&](const char* name, const char* help, auto value) {
+    metric_head(out, name, "gauge", help);
+    for (const Gauge& g : m_.margin) {
+      if (!g.used.load(std::memory_order_acquire)) break;
+      const int n = g.n_assets.load(std::memory_order_acquire);
+      for (int i = 0; i < n; ++i) {
+        std::snprintf(labels, sizeof labels, "{account=\"%s\",venue=\"%s\",asset=\"%s\"}", g.account, g.venue, g.asset[i]);
+        metric_line(out, name, labels, value(g, i));
+      }
+    }
+  };
+  per_account("oms_core_margin_ratio",
+              "Futures account margin ratio (maintenance margin / margin balance) from the venue's last update.",
+              [](const Gauge& g) { return static_cast<double>(g.ratio.load(std::memory_order_relaxed)) / 1e8; });
+  per_account("oms_core_margin_level", "Futures account margin alert level: 0 ok, 1 warning, 2 critical.",
+              [](const Gauge& g) { return static_cast<double>(g.level.load(std::memory_order_relaxed)); });
+  per_asset("oms_core_margin_available", "Futures available balance per margin asset, as the venue last reported it.",
+            [](const Gauge& g, int i) { return static_cast<double>(g.available[i].load(std::memory_order_relaxed)) / 1e8; });
+  per_asset("oms_core_margin_pending",
+            "Futures initial margin held by orders oms-core accepted since that report (checked against available).",
+            [](const Gauge& g, int i) { return static_cast<double>(g.pending[i].load(std::memory_order_relaxed)) / 1e8; });
   metric_head(out, "oms_core_events_total", "counter", "Input messages applied by the engine, by source.");
   for (int i = 0; i < kNumSources; ++i) {
     std::snprintf(labels, sizeof labels, "{source=\"%s\"}", kSources[i].name);
