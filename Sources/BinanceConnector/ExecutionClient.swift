@@ -728,7 +728,6 @@ public final class BinanceExecutionClient: @unchecked Sendable {
             let venueOpen = try await rest.openOrders(symbol: symbol)
             for r in venueOpen {
                 guard let cid = r.clientOrderId else { continue }
-                learn(r, venueID: cid)
                 await apply(response: r, venueID: cid, tradesKnown: true)  // its fills: the trades below
             }
             let since = rest.clock.nowMs() - config.reconcileLookback.milliseconds

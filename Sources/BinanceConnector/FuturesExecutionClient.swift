@@ -46,11 +46,8 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         self.health = health
         self.producer = producer
         core = BinanceExecutionClient(config: config, rest: rest, ws: nil, jetStream: jetStream, logger: logger, health: nil, producer: producer)
-        core.orderTrades = { [rest, prefix = config.restPrefix] symbol, venueOrderID in
-            try rest.decode([FuturesUserTrade].self, try await rest.send(.GET, prefix + "/userTrades", [("symbol", symbol), ("orderId", String(venueOrderID))],
-                                                                          security: .signed, weight: 5))
-                .map { .init(symbol: $0.symbol, tradeID: $0.id, venueOrderID: $0.orderId, price: $0.price, qty: $0.qty, commission: $0.commission,
-                             commissionAsset: $0.commissionAsset, isMaker: $0.maker, timeMs: $0.time) }
+        core.orderTrades = { [rest] symbol, venueOrderID in
+            try await Self.userTrades(rest, [("symbol", symbol), ("orderId", String(venueOrderID))]).map(BinanceExecutionClient.FillFacts.init)
         }
         (snapshotRequests, snapshotContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (reconcileRequests, reconcileContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -753,6 +750,11 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
     // MARK: reconciliation
 
     /// Open orders and recent trades from the venue against the OMS view; publishes what is missing.
+    /// `GET /fapi/v1/userTrades` (weight 5).
+    static func userTrades(_ rest: BinanceRESTClient, _ params: [(String, String)]) async throws(BinanceError) -> [FuturesUserTrade] {
+        try rest.decode([FuturesUserTrade].self, try await rest.send(.GET, rest.config.restPrefix + "/userTrades", params, security: .signed, weight: 5))
+    }
+
     public func reconcile(reason: String) async throws {
         let (open, inPlay) = core.store.withLock { s in (s.orders.values.filter { !$0.isTerminal }, Set(s.orders.values.map(\.symbol))) }
         let symbols = Set(config.symbols).union(inPlay).sorted()
@@ -760,8 +762,7 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
             let venueOpen = try rest.decode([FuturesOrderResponse].self, try await rest.send(.GET, p + "/openOrders", [("symbol", symbol)], security: .signed, weight: 1))
             for r in venueOpen { if let cid = r.clientOrderId { await apply(r, venueID: cid) } }
             let since = rest.clock.nowMs() - config.reconcileLookback.milliseconds
-            let trades = try rest.decode([FuturesUserTrade].self, try await rest.send(.GET, p + "/userTrades", [("symbol", symbol), ("startTime", String(since)), ("limit", "1000")],
-                                                                                    security: .signed, weight: 5))
+            let trades = try await Self.userTrades(rest, [("symbol", symbol), ("startTime", String(since)), ("limit", "1000")])
             let openIDs = Set(venueOpen.compactMap(\.clientOrderId))
             for t in open where t.symbol == symbol && !openIDs.contains(t.venueClientID) {
                 if case .found(let r) = await queryUntilKnown(symbol: symbol, venueID: t.venueClientID, msg: nil) { await apply(r, venueID: t.venueClientID) }
@@ -769,8 +770,7 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
             for tr in trades {
                 let venueID = core.store.withLock { s in s.orders.values.first { $0.venueOrderID == tr.orderId && $0.symbol == symbol }?.venueClientID }
                 guard let venueID else { continue }
-                await core.publishFill(.init(symbol: symbol, tradeID: tr.id, venueOrderID: tr.orderId, price: tr.price, qty: tr.qty, commission: tr.commission,
-                                             commissionAsset: tr.commissionAsset, isMaker: tr.maker, timeMs: tr.time), venueID: venueID)
+                await core.publishFill(.init(tr), venueID: venueID)
             }
         }
         // Funding settled while the user stream was down has no FUNDING_FEE event to trigger the read. Payments
@@ -780,5 +780,12 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         await publishFunding(fromMs: now - config.reconcileLookback.milliseconds, toMs: now + Self.fundingWindowMs)
         requestSnapshot("reconcile.\(rest.clock.nowMs())", .reconcile)
         logger.info("reconciled", metadata: ["reason": "\(reason)", "symbols": "\(symbols.count)"])
+    }
+}
+
+extension BinanceExecutionClient.FillFacts {
+    init(_ t: FuturesUserTrade) {
+        self.init(symbol: t.symbol, tradeID: t.id, venueOrderID: t.orderId, price: t.price, qty: t.qty, commission: t.commission,
+                  commissionAsset: t.commissionAsset, isMaker: t.maker, timeMs: t.time)
     }
 }
