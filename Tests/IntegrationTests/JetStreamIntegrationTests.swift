@@ -15,24 +15,19 @@ import Testing
         for i in range { _ = try await js.publish("trades.binance.spot.BTCUSDT", payload: Array("fill-\(i)".utf8), msgID: "f-\(i)") }
     }
 
-    /// Fetches until `count` messages arrived or `within` passed.
-    func collect(_ c: PullConsumer, count: Int, within: Duration) async throws -> [JetStreamMessage] {
+    /// Fetches until `enough` says so or `within` passed.
+    func collect(_ c: PullConsumer, within: Duration, until enough: ([JetStreamMessage]) -> Bool) async throws -> [JetStreamMessage] {
         var got: [JetStreamMessage] = []
         let deadline = ContinuousClock.now + within
-        while got.count < count && ContinuousClock.now < deadline {
+        while !enough(got) && ContinuousClock.now < deadline {
             got += try await c.fetch(batch: 10, timeout: .milliseconds(500))
         }
         return got
     }
 
-    /// Fetches until `distinct` different payloads were seen (repeats kept, for the caller to ack).
-    func collect(_ c: PullConsumer, distinct: Int, within: Duration) async throws -> [JetStreamMessage] {
-        var got: [JetStreamMessage] = []
-        let deadline = ContinuousClock.now + within
-        while Set(got.map(\.payload)).count < distinct && ContinuousClock.now < deadline {
-            got += try await c.fetch(batch: 10, timeout: .milliseconds(500))
-        }
-        return got
+    /// Fetches until `count` messages arrived or `within` passed.
+    func collect(_ c: PullConsumer, count: Int, within: Duration) async throws -> [JetStreamMessage] {
+        try await collect(c, within: within) { $0.count >= count }
     }
 
     @Test func publishConsumeAck() async throws {
@@ -84,7 +79,7 @@ import Testing
         // acked one never does.
         // The consumer is a temporary: the messages must keep its subscription
         // alive for their acks below (acking through a released one crashed).
-        let redelivered = try await collect(try js.pullConsumer(stream: "TRADES", spec), distinct: 2, within: .seconds(5))
+        let redelivered = try await collect(try js.pullConsumer(stream: "TRADES", spec), within: .seconds(5)) { Set($0.map(\.payload)).count >= 2 }
         let bodies = Set(redelivered.map { String(decoding: $0.payload, as: UTF8.self) })
         #expect(bodies == ["fill-2", "fill-3"])
         #expect(redelivered.allSatisfy { $0.delivery.numDelivered >= 2 && $0.delivery.streamSequence >= 2 })
