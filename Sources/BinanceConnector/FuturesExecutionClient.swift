@@ -755,22 +755,48 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         try rest.decode([FuturesUserTrade].self, try await rest.send(.GET, rest.config.restPrefix + "/userTrades", params, security: .signed, weight: 5))
     }
 
+    /// Every trade since `startTime`, page by page: `startTime` for the first page, then `fromId` (Binance refuses the two
+    /// together). One page alone would miss the newest trades of a busy account.
+    static func userTrades(_ rest: BinanceRESTClient, symbol: String, since startTime: Int64, pageSize: Int = 1000) async throws(BinanceError) -> [FuturesUserTrade] {
+        var all: [FuturesUserTrade] = []
+        var params = [("symbol", symbol), ("startTime", String(startTime)), ("limit", String(pageSize))]
+        while true {
+            let page = try await userTrades(rest, params)
+            all += page
+            guard page.count >= pageSize, let last = page.last else { return all }
+            params = [("symbol", symbol), ("fromId", String(last.id + 1)), ("limit", String(pageSize))]
+        }
+    }
+
     public func reconcile(reason: String) async throws {
         let (open, inPlay) = core.store.withLock { s in (s.orders.values.filter { !$0.isTerminal }, Set(s.orders.values.map(\.symbol))) }
         let symbols = Set(config.symbols).union(inPlay).sorted()
         for symbol in symbols {
             let venueOpen = try rest.decode([FuturesOrderResponse].self, try await rest.send(.GET, p + "/openOrders", [("symbol", symbol)], security: .signed, weight: 1))
+            // apply() learns an order it does not hold and reads its trades when it filled beyond what was published.
             for r in venueOpen { if let cid = r.clientOrderId { await apply(r, venueID: cid) } }
             let since = rest.clock.nowMs() - config.reconcileLookback.milliseconds
-            let trades = try await Self.userTrades(rest, [("symbol", symbol), ("startTime", String(since)), ("limit", "1000")])
+            let trades = try await Self.userTrades(rest, symbol: symbol, since: since)
             let openIDs = Set(venueOpen.compactMap(\.clientOrderId))
             for t in open where t.symbol == symbol && !openIDs.contains(t.venueClientID) {
                 if case .found(let r) = await queryUntilKnown(symbol: symbol, venueID: t.venueClientID, msg: nil) { await apply(r, venueID: t.venueClientID) }
             }
+            var unknown: [Int64: [FuturesUserTrade]] = [:]
             for tr in trades {
                 let venueID = core.store.withLock { s in s.orders.values.first { $0.venueOrderID == tr.orderId && $0.symbol == symbol }?.venueClientID }
-                guard let venueID else { continue }
+                guard let venueID else { unknown[tr.orderId, default: []].append(tr); continue }
                 await core.publishFill(.init(tr), venueID: venueID)
+            }
+            // Fills of orders this process never saw (placed by an incarnation that died before publishing anything, and
+            // no longer open): the venue's order names its client id, the OMS order id.
+            for (venueOrderID, fills) in unknown.sorted(by: { $0.key < $1.key }) {
+                guard let r = try? rest.decode(FuturesOrderResponse.self, try await rest.send(.GET, p + "/order", [("symbol", symbol), ("orderId", String(venueOrderID))],
+                                                                                              security: .signed, weight: 1)),
+                      let cid = r.clientOrderId else { continue }
+                core.learn(r.asOrderResponse, venueID: cid)
+                guard core.store.withLock({ $0.orders[cid] != nil }) else { continue }  // not placed by this OMS
+                for tr in fills { await core.publishFill(.init(tr), venueID: cid) }
+                await apply(r, venueID: cid)
             }
         }
         // Funding settled while the user stream was down has no FUNDING_FEE event to trigger the read. Payments

@@ -39,6 +39,7 @@ public struct APIError: Error, Sendable {
     public static let invalidTIF = APIError(-1115, "Invalid timeInForce.")
     public static let invalidRespType = APIError(-1130, "Invalid data sent for a parameter.")
     public static let comboInvalid = APIError(-1128, "Combination of optional parameters invalid.")
+    public static let lookupTooBig = APIError(-1127, "Lookup interval is too big.")
     public static let unsupported = APIError(-1020, "This operation is not supported.")
     public static let stpNotAllowed = APIError(-1013, "This symbol does not allow the specified self-trade prevention mode.")
     public static let invalidJSON = APIError(-1000, "Malformed request.")  // WS API: body not JSON

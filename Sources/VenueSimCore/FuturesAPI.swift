@@ -175,7 +175,8 @@ extension VenueAPI {
             try f.allOrders(account: acc, symbol: p.required("symbol"), limit: try VenueAPI.flimit(p, 500, 1000))
         }
         let userTrades = ep(.signed, { _ in 5 }) { p, acc throws(APIError) in
-            try f.userTrades(account: acc, symbol: p.required("symbol"), orderId: p.int("orderId"), limit: try VenueAPI.flimit(p, 500, 1000))
+            try f.userTrades(account: acc, symbol: p.required("symbol"), orderId: p.int("orderId"), fromId: p.int("fromId"),
+                             startTime: p.int("startTime"), endTime: p.int("endTime"), limit: try VenueAPI.flimit(p, 500, 1000))
         }
         let income = ep(.signed, { _ in 30 }) { p, acc throws(APIError) in
             try f.income(account: acc, symbol: p["symbol"], incomeType: p["incomeType"], startTime: p.int("startTime"), endTime: p.int("endTime"),

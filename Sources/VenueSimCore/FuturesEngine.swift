@@ -862,13 +862,30 @@ public final class FuturesEngine: @unchecked Sendable {
         return .arr(accounts[account].orders.values.filter { $0.symbol == sym }.sorted { $0.id < $1.id }.suffix(limit).map { orderObject($0, query: true) })
     }
 
-    public func userTrades(account: Int, symbol: String, orderId: Int64?, limit: Int) throws(APIError) -> J {
+    /// GET /fapi/v1/userTrades as documented: `fromId` cannot be sent with `startTime`/`endTime`; a window longer
+    /// than 7 days is refused; without any of them, the last 7 days. From `fromId` or `startTime` it reads forward
+    /// (the oldest first), otherwise the most recent `limit`.
+    public func userTrades(account: Int, symbol: String, orderId: Int64?, fromId: Int64? = nil, startTime: Int64? = nil,
+                           endTime: Int64? = nil, limit: Int) throws(APIError) -> J {
         guard let sym = self.symbol(symbol) else { throw APIError.invalidSymbol }
+        if fromId != nil && (startTime != nil || endTime != nil) { throw APIError.comboInvalid }
+        let week: Int64 = 7 * 86_400_000
+        if let s = startTime, let e = endTime, e - s > week { throw APIError.lookupTooBig }
         lock.lock(); defer { lock.unlock() }
+        now = fnow()
         var list = accounts[account].trades[sym] ?? []
         if let oid = orderId { list = list.filter { $0.orderId == oid } }
+        if let f = fromId { list = list.filter { $0.id >= f } }
+        let (from, to): (Int64, Int64) = switch (startTime, endTime) {
+        case (nil, nil): fromId == nil ? (now - week, .max) : (.min, .max)
+        case (let s?, nil): (s, s + week)
+        case (nil, let e?): (e - week, e)
+        case (let s?, let e?): (s, e)
+        }
+        list = list.filter { $0.time >= from && $0.time <= to }
+        let page = fromId != nil || startTime != nil ? Array(list.prefix(limit)) : Array(list.suffix(limit))
         let name = symbols[sym].spec.name
-        return .arr(list.suffix(limit).map { t in .obj([
+        return .arr(page.map { t in .obj([
             ("buyer", .bool(t.side == .BUY)), ("commission", .s(t.commission)), ("commissionAsset", .str(t.asset)),
             ("id", .int(t.id)), ("maker", .bool(t.maker)), ("orderId", .int(t.orderId)), ("price", .s(t.price)),
             ("qty", .s(t.qty)), ("quoteQty", .s(t.price.times(t.qty))), ("realizedPnl", .s(t.realized)), ("side", .str(t.side.rawValue)),

@@ -64,4 +64,60 @@ import Testing
             #expect(events.contains { $0.order.orderID == id && $0.order.status == .filled && $0.order.side == .buy }, "\(id) FILLED")
         }
     }
+
+    /// The same in binance-futures: one order settled by a redelivered command's query, two found by reconciliation
+    /// from the account's trades (before, futures reconciliation skipped the trades of orders it did not hold).
+    @Test(.timeLimit(.minutes(2))) func futuresFilledOrdersLearntByQueryOrReconcileBringTheirFills() async throws {
+        let env = try await EndToEndTests.startEnv()
+        defer { env.serverTask.cancel() }
+        var logger = Logger(label: "orphan-fills-futures")
+        logger.logLevel = .error
+        let config = FuturesEndToEndTests.venueConfig(port: env.port)
+        let rest = BinanceRESTClient(config: config, credentials: FuturesEndToEndTests.creds, limiter: BinanceRateLimiter(limits: config.rateLimits),
+                                     clock: ServerClock(), logger: logger)
+        let outcome: Result<Void, Error>
+        do {
+            try await Self.futuresScenario(rest: rest, config: config, env: env, logger: logger)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        await rest.shutdown()
+        try outcome.get()
+    }
+
+    static func futuresScenario(rest: BinanceRESTClient, config: BinanceVenueConfig, env: EndToEndTests.Env, logger: Logger) async throws {
+        let ids = ["forphan-q", "forphan-r1", "forphan-r2"]
+        let startMs = rest.clock.nowMs() - 60_000
+        for id in ids {
+            let r = try rest.decode(FuturesOrderResponse.self, try await rest.send(.POST, "/fapi/v1/order", [
+                ("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "0.010"), ("newClientOrderId", id),
+                ("newOrderRespType", "RESULT")], security: .signed, weight: 1))
+            try #require(r.status == "FILLED")
+        }
+        let venueTrades = try await BinanceFuturesExecutionClient.userTrades(rest, symbol: "BTCUSDT", since: startMs)
+        #expect(venueTrades.count >= ids.count)
+        // Paging: the same trades read one per page (fromId after the first page; Binance refuses it with startTime).
+        #expect(try await BinanceFuturesExecutionClient.userTrades(rest, symbol: "BTCUSDT", since: startMs, pageSize: 1).map(\.id) == venueTrades.map(\.id))
+
+        let exec = BinanceFuturesExecutionClient(config: config, settings: FuturesSettings(hedgeMode: false, defaultMarginType: "CROSSED"), rest: rest,
+                                                 jetStream: env.js, logger: logger, health: nil, producer: "binance-futures")
+        let q = try rest.decode(FuturesOrderResponse.self, try await rest.send(.GET, "/fapi/v1/order", [("symbol", "BTCUSDT"), ("origClientOrderId", "forphan-q")],
+                                                                             security: .signed, weight: 1))
+        #expect(q.status == "FILLED")
+        await exec.apply(q, venueID: "forphan-q")
+        try await exec.reconcile(reason: "test")
+        try await exec.reconcile(reason: "test again")  // nothing twice
+
+        let fills = try await EndToEndTests.readAll(env.js, stream: "TRADES", filter: "trades.binance.futures.>")
+            .compactMap { try? Oms_V1_Fill(serializedBytes: $0.payload) }
+        #expect(fills.count == venueTrades.count, "fills \(fills.map(\.tradeID)) vs venue trades \(venueTrades.map(\.id))")
+        #expect(Set(fills.map(\.tradeID)) == Set(venueTrades.map { String($0.id) }))
+        #expect(Set(fills.map(\.orderID)) == Set(ids))
+        #expect(fills.allSatisfy { $0.side == .buy && $0.account == "demo" }, "\(fills.map { ($0.orderID, $0.side, $0.account) })")
+        let events = try await FuturesEndToEndTests.events(env.js)
+        for id in ids {
+            #expect(events.contains { $0.order.orderID == id && $0.order.status == .filled && $0.order.side == .buy }, "\(id) FILLED")
+        }
+    }
 }

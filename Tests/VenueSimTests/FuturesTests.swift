@@ -507,6 +507,34 @@ func fill(_ e: FuturesEngine, _ side: Side, _ qty: String, _ px: String, ps: Pos
         #expect(throws: APIError.self) { try e.income(account: 0, symbol: "NOPE", incomeType: nil, startTime: nil, endTime: nil, limit: 100) }
     }
 
+    /// GET /fapi/v1/userTrades (developers.binance.com, "Account Trade List"): "If startTime and endTime are both not
+    /// sent, then the last 7 days' data will be returned. The time between startTime and endTime cannot be longer than
+    /// 7 days. The parameter fromId cannot be sent with startTime or endTime."
+    @Test func userTradesFollowTheDocumentedParameterRules() throws {
+        let e = FuturesEngine(config: fcfg())
+        let day: Int64 = 86_400_000
+        try fill(e, .BUY, "0.1", "60000")
+        e.advance(ms: 8 * day)
+        try fill(e, .BUY, "0.1", "60000")
+        e.advance(ms: day)
+        try fill(e, .SELL, "0.1", "60000")
+        func trades(_ start: Int64? = nil, _ end: Int64? = nil, from: Int64? = nil, limit: Int = 500) throws -> [(id: Int64, time: Int64)] {
+            let j = try e.userTrades(account: 0, symbol: "BTCUSDT", orderId: nil, fromId: from, startTime: start, endTime: end, limit: limit)
+            let a = try #require(try JSONSerialization.jsonObject(with: Data(j.text.utf8)) as? [[String: Any]])
+            return a.map { (($0["id"] as! NSNumber).int64Value, ($0["time"] as! NSNumber).int64Value) }
+        }
+        let all = try trades(from: 0)
+        try #require(all.count == 3)
+        #expect(try trades().map(\.id) == Array(all.suffix(2).map(\.id)))          // the last 7 days only
+        #expect(try trades(all[0].time).map(\.id) == [all[0].id])                   // startTime alone: 7 days from it
+        #expect(try trades(all[1].time, limit: 1).map(\.id) == [all[1].id])         // forward from startTime
+        #expect(try trades(from: all[1].id).map(\.id) == [all[1].id, all[2].id])    // fromId: that trade and later
+        #expect(try trades(nil, all[2].time, limit: 1).map(\.id) == [all[2].id])    // endTime alone: the newest first kept
+        #expect(throws: APIError.self) { try trades(all[0].time, from: all[0].id) }
+        #expect(throws: APIError.self) { try trades(all[0].time, all[0].time + 7 * day + 1) }
+        #expect(try trades(all[0].time, all[0].time + 7 * day).count == 1)
+    }
+
     @Test func depthDiffsChainPuAndGapsBreakIt() async throws {
         let e = FuturesEngine(config: fcfg())
         let ev = try await capture(e, ["btcusdt@depth@100ms"]) {

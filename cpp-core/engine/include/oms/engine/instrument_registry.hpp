@@ -4,6 +4,7 @@
 // indexed by a small integer lets the rest of the engine refer to an
 // instrument by uint32 (cheap keys for positions and limits).
 #include <cstdint>
+#include <type_traits>
 #include <cstring>
 #include <string_view>
 #include "oms/engine/fixed_point.hpp"
@@ -27,6 +28,7 @@ struct InstrumentSpec {
     InstrumentId id;
     Str16 base_asset;
     Str16 quote_asset;
+    std::uint8_t align_[3]{};  // explicit padding, zeroed (see reserved_)
     std::int32_t price_scale = 0;
     std::int32_t qty_scale = 0;
     std::int64_t tick_size = 0;     // price units; 0: no tick rule
@@ -35,7 +37,11 @@ struct InstrumentSpec {
     std::int64_t max_qty = 0;       // qty units; 0: no venue max
     std::int64_t min_notional = 0;  // kQuoteScale
     InstrumentStatus status = InstrumentStatus::Trading;
+    // Explicit padding, zeroed: the engine's snapshot is a byte copy of its state, and
+    // implicit padding would carry whatever stack bytes a copied-from temporary held.
+    std::uint8_t reserved_[7]{};
 };
+static_assert(std::has_unique_object_representations_v<InstrumentSpec>, "InstrumentSpec must have no implicit padding");
 
 class InstrumentRegistry {
 public:
