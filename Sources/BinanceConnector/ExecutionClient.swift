@@ -331,16 +331,40 @@ public final class BinanceExecutionClient: @unchecked Sendable {
     }
 
     func cancelOrder(_ c: Oms_V1_CancelOrder, symbol: String) async -> Disposition {
-        // A cancel reduces risk: when the request budget is spent (429/418 or our own limiter),
-        // it waits for the budget rather than being dropped, for up to about a minute.
+        await cancelWaitingForBudget(c) { lastTry in await self.cancelOnce(c, symbol: symbol, lastTry: lastTry) }
+    }
+
+    /// A cancel reduces risk: when the request budget is spent (429/418 or our own limiter), it waits for the
+    /// budget rather than being dropped, for up to about a minute. `once` makes one attempt and names the rate
+    /// limit that refused it (publishing nothing then), or publishes the outcome and returns nil.
+    func cancelWaitingForBudget(_ c: Oms_V1_CancelOrder, _ once: (_ lastTry: Bool) async -> (Disposition, String?)) async -> Disposition {
         var waited: Duration = .zero
         while true {
-            let (d, limited) = await cancelOnce(c, symbol: symbol, lastTry: waited >= .seconds(60))
+            let (d, limited) = await once(waited >= .seconds(60))
             guard let limited else { return d }
             logger.info("cancel waits for the rate limit", metadata: ["order_id": "\(c.orderID)", "why": "\(limited)"])
             try? await Task.sleep(for: .seconds(1))
             waited += .seconds(1)
         }
+    }
+
+    /// The venue has never seen the order a cancel names (a redelivered or delayed new-order command is still to
+    /// come): it is canceled here and, being terminal in the store (rebuilt from ORDERS after a restart too), the
+    /// late new-order is never sent. False when the order did reach the venue (or ended) after all.
+    func cancelBeforePlacement(_ c: Oms_V1_CancelOrder, symbol: String, venueID: String) async -> Bool {
+        let placed = store.withLock { s -> Bool in
+            if let t = s.orders[venueID], t.venueOrderID != 0 || t.isTerminal { return true }
+            var t = s.orders[venueID] ?? TrackedOrder(orderID: c.orderID, venueClientID: venueID, symbol: symbol)
+            t.account = t.account.isEmpty ? c.account : t.account
+            t.status = .canceled
+            t.updatedNs = Int64(Date().timeIntervalSince1970 * 1e9)
+            s.orders[venueID] = t
+            return false
+        }
+        guard !placed else { return false }
+        logger.warning("cancel before the order reached the venue; it will not be sent", metadata: ["order_id": "\(c.orderID)"])
+        await publishReject(orderID: c.orderID, symbol: symbol, type: .canceled, reason: .unspecified, text: "canceled before it reached the venue")
+        return true
     }
 
     /// One cancel attempt; `limited` is set (and nothing published) when it was refused for rate limits.
@@ -377,25 +401,8 @@ public final class BinanceExecutionClient: @unchecked Sendable {
                 let outcome = await queryUntilKnown(symbol: symbol, venueID: venueID, msg: nil)
                 if case .found(let r) = outcome {
                     await apply(response: r, venueID: venueID)
-                } else if case .notFound = outcome {
-                    // The cancel overtook its order (a redelivered or delayed new-order command): the
-                    // venue has never seen it. It is canceled here and, being terminal in the store
-                    // (rebuilt from ORDERS after a restart too), the late new-order is never sent.
-                    let placed = store.withLock { s -> Bool in
-                        if let t = s.orders[venueID], t.venueOrderID != 0 || t.isTerminal { return true }
-                        var t = s.orders[venueID] ?? TrackedOrder(orderID: c.orderID, venueClientID: venueID, symbol: symbol)
-                        t.account = t.account.isEmpty ? c.account : t.account
-                        t.status = .canceled
-                        t.updatedNs = Int64(Date().timeIntervalSince1970 * 1e9)
-                        s.orders[venueID] = t
-                        return false
-                    }
-                    if !placed {
-                        logger.warning("cancel before the order reached the venue; it will not be sent", metadata: ["order_id": "\(c.orderID)"])
-                        await publishReject(orderID: c.orderID, symbol: symbol, type: .canceled, reason: .unspecified,
-                                            text: "canceled before it reached the venue")
-                        return (.ack, nil)
-                    }
+                } else if case .notFound = outcome, await cancelBeforePlacement(c, symbol: symbol, venueID: venueID) {
+                    return (.ack, nil)
                 }
                 await publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .unknownOrder, text: "\(code): \(m)")
                 return (.ack, nil)

@@ -423,33 +423,44 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
     }
 
     func cancelOrder(_ c: Oms_V1_CancelOrder, symbol: String) async -> BinanceExecutionClient.Disposition {
+        await core.cancelWaitingForBudget(c) { lastTry in await self.cancelOnce(c, symbol: symbol, lastTry: lastTry) }
+    }
+
+    /// One cancel attempt (see `BinanceExecutionClient.cancelOnce`, the spot twin): the venue's answer, or its
+    /// query when it does not know the order, is published; a cancel that overtook its order cancels it here.
+    func cancelOnce(_ c: Oms_V1_CancelOrder, symbol: String, lastTry: Bool) async -> (BinanceExecutionClient.Disposition, String?) {
         let venueID = ClientOrderID.venueID(forOrderID: c.orderID)
-        if let t = core.store.withLock({ $0.orders[venueID] }), t.isTerminal {
-            await core.publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .unknownOrder, text: "order already \(t.status)")
-            return .ack
-        }
         let t = core.store.withLock { $0.orders[venueID] }
+        if let t, t.isTerminal {
+            await core.publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .unknownOrder, text: "order already \(t.status)")
+            return (.ack, nil)
+        }
         do {
             if let t, Self.isConditional(t.orderType), t.venueOrderID <= 0 {
                 _ = try await rest.send(.DELETE, p + "/algoOrder", [("clientAlgoId", venueID)], security: .signed, weight: 1)
                 let r = try rest.decode(FuturesAlgoResponse.self, try await rest.send(.GET, p + "/algoOrder", [("clientAlgoId", venueID)], security: .signed, weight: 1))
                 await applyAlgo(r, symbol: symbol, venueID: venueID)
-                return .ack
+                return (.ack, nil)
             }
             let r = try rest.decode(FuturesOrderResponse.self, try await rest.send(.DELETE, p + "/order", [("symbol", symbol), ("origClientOrderId", venueID)],
                                                                                   security: .signed, weight: 1))
             await apply(r, venueID: venueID)
-            return .ack
+            return (.ack, nil)
         } catch {
             switch error {
             case .rejected(_, let code, let m):
-                if case .found(let r) = await queryUntilKnown(symbol: symbol, venueID: venueID, msg: nil) { await apply(r, venueID: venueID) }
+                switch await queryUntilKnown(symbol: symbol, venueID: venueID, msg: nil) {
+                case .found(let r): await apply(r, venueID: venueID)
+                case .notFound: if await core.cancelBeforePlacement(c, symbol: symbol, venueID: venueID) { return (.ack, nil) }
+                case .unavailable: break
+                }
                 await core.publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .unknownOrder, text: "\(code): \(m)")
-                return .ack
-            case .unknown: return .nak(.seconds(1))
+                return (.ack, nil)
+            case .unknown: return (.nak(.seconds(1)), nil)
             case .rateLimited, .notSent:
+                if !lastTry { return (.ack, error.description) }
                 await core.publishReject(orderID: c.orderID, symbol: symbol, type: .cancelRejected, reason: .rateLimited, text: error.description)
-                return .ack
+                return (.ack, nil)
             }
         }
     }

@@ -207,6 +207,15 @@ public final class BinanceWSAPIClient: @unchecked Sendable {
         return text + "}"
     }
 
+    /// The write found the connection closed: nothing of it reached the venue.
+    static func closedBeforeWrite(_ error: any Error) -> Bool {
+        guard let e = error as? ChannelError else { return false }
+        switch e {
+        case .ioOnClosedChannel, .alreadyClosed, .outputClosed: return true
+        default: return false
+        }
+    }
+
     /// Sends one request and waits for its response. Errors: `.notSent` when no
     /// connection, `.unknown` on timeout or disconnect, `.rejected` / `.rateLimited` on error statuses.
     public func request(_ method: String, _ params: [(String, ParamValue)], auth: Auth, weight: Int = 1, orders: Int = 0,
@@ -236,7 +245,12 @@ public final class BinanceWSAPIClient: @unchecked Sendable {
                         written?()
                     } catch {
                         if let c = self.state.withLock({ $0.pending.removeValue(forKey: id) }) {
-                            c.resume(throwing: BinanceError.unknown("ws-api write failed: \(error)"))
+                            // A channel already closed took no byte of it: not sent, and the caller may use REST at
+                            // once (a fault-suite run had 48 orders wait out recvWindow after a WebSocket drop).
+                            // Any other write failure may have left part of it on the wire: unknown.
+                            c.resume(throwing: Self.closedBeforeWrite(error)
+                                     ? BinanceError.notSent("ws-api session not ready (the connection closed before the write)")
+                                     : BinanceError.unknown("ws-api write failed: \(error)"))
                         }
                         return
                     }

@@ -122,11 +122,16 @@ enum RouterService {
                         try? msg.term()
                         continue
                     }
+                    let handledBefore = msg.delivery.mayHaveBeenHandled(processStartedNs: startedNs)
+                    // A direct order an earlier incarnation may have refused: its stored refusal decides.
+                    var priorRejection: Oms_V1_RoutingDecision?
+                    if handledBefore, case .newOrder(let o) = cmd.command, !RoutingPlanner.isRouted(o) {
+                        priorRejection = await Self.storedRefusal(rt, orderID: o.orderID, log: log)
+                    }
                     let now = wallClockNanos()
                     let outputs: [RoutingPlanner.Output]
                     do {
-                        let handledBefore = msg.delivery.mayHaveBeenHandled(processStartedNs: startedNs)
-                        outputs = try state.withLock { p in try p.handle(cmd, nowNs: now, handledBefore: handledBefore) }
+                        outputs = try state.withLock { p in try p.handle(cmd, nowNs: now, handledBefore: handledBefore, priorRejection: priorRejection) }
                     } catch {
                         log.error("command cannot be routed; terminating it", metadata: ["command_id": "\(cmd.commandID)", "error": "\(error)"])
                         try? msg.term()
@@ -167,6 +172,24 @@ enum RouterService {
             try await group.next()
             group.cancelAll()
         }
+    }
+
+    /// The refusal record of `orderID` (routing.rejected.<id> in DECISIONS), retried while JetStream does not answer:
+    /// routing a refused order would give it two terminal states.
+    static func storedRefusal(_ rt: OMSRuntime, orderID: String, log: Logger) async -> Oms_V1_RoutingDecision? {
+        guard let subject = try? Subjects.routingRejection(orderID: orderID) else { return nil }
+        var wait = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                guard let m = try await rt.jetStream.lastMessage(stream: "DECISIONS", subject: subject) else { return nil }
+                return try? Oms_V1_RoutingDecision(serializedBytes: m.payload)
+            } catch {
+                log.warning("cannot read an earlier refusal yet; retrying", metadata: ["order_id": "\(orderID)", "error": "\(error)"])
+                try? await Task.sleep(for: wait)
+                wait = min(wait * 2, .seconds(2))
+            }
+        }
+        return nil
     }
 
     static func replayInstruments(_ rt: OMSRuntime, _ state: PlannerBox) async {

@@ -55,16 +55,22 @@ public struct RoutingPlanner: Sendable {
     /// the venue's health now: the earlier incarnation most likely routed it already (its venue
     /// command is deduplicated by id), and a REJECTED now would give the order two terminal states
     /// once the venue fills it (seen in a fault-suite run: router killed right after routing, the
-    /// connector not ready when the command came back).
-    public mutating func handle(_ cmd: Oms_V1_OrderCommand, nowNs: Int64, handledBefore: Bool = false) throws -> [Output] {
+    /// connector not ready when the command came back). Unless the earlier incarnation refused it: a refusal is
+    /// stored first (`Subjects.routingRejection`), and the caller passes it as `priorRejection` to be answered again
+    /// (a fault-suite run routed an order that the killed router had rejected a second before: two terminal states).
+    public mutating func handle(_ cmd: Oms_V1_OrderCommand, nowNs: Int64, handledBefore: Bool = false,
+                                priorRejection: Oms_V1_RoutingDecision? = nil) throws -> [Output] {
         switch cmd.command {
         case .newOrder(let o):
             if !Self.isRouted(o) {
                 let venue = "\(o.instrument.exchange).\(o.instrument.market)"
+                if let prior = priorRejection {
+                    return try directRejection(o, commandID: cmd.commandID, reason: prior.reasonCode, text: prior.reasonText, nowNs: nowNs)
+                }
                 if !handledBefore, let problem = router.connectorProblem(view.venues[venue], nowNs: nowNs) {
                     // Not sent: a venue whose connector is silent would leave the order hanging.
-                    return [try rejection(o, commandID: cmd.commandID, reason: .venueUnavailable,
-                                          text: "venue \(venue) unavailable: \(problem)", nowNs: nowNs)]
+                    return try directRejection(o, commandID: cmd.commandID, reason: .venueUnavailable,
+                                               text: "venue \(venue) unavailable: \(problem)", nowNs: nowNs)
                 }
                 let s = try Subjects.venueCommand(exchange: o.instrument.exchange, market: o.instrument.market, symbol: o.instrument.symbol)
                 return [.venueCommand(subject: s, id: "\(cmd.commandID).venue", command: cmd)]
@@ -253,6 +259,22 @@ public struct RoutingPlanner: Sendable {
     }
 
     /// A REJECTED order event from the router (no route, venue unavailable), on the order's own subject.
+    /// A direct order refused here: the refusal's record (what a restarted router looks up), then the REJECTED event.
+    mutating func directRejection(_ o: Oms_V1_NewOrder, commandID: String, reason: Oms_V1_RejectReason, text: String, nowNs: Int64) throws -> [Output] {
+        var d = Oms_V1_RoutingDecision()
+        d.decisionID = "\(o.orderID).router-rejected.decision"
+        d.parentOrderID = o.orderID
+        d.account = o.account
+        d.side = o.side
+        d.quantity = o.quantity
+        if o.hasPrice { d.limitPrice = o.price }
+        d.reasonCode = reason
+        d.reasonText = text
+        d.tsNs = nowNs
+        return [.decision(subject: try Subjects.routingRejection(orderID: o.orderID), id: d.decisionID, decision: d),
+                try rejection(o, commandID: commandID, reason: reason, text: text, nowNs: nowNs)]
+    }
+
     mutating func rejection(_ o: Oms_V1_NewOrder, commandID: String, reason: Oms_V1_RejectReason, text: String, nowNs: Int64,
                             eventID: String? = nil) throws -> Output {
         rememberRejected(o.orderID)

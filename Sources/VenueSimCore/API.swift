@@ -13,6 +13,8 @@ public struct Endpoint: Sendable {
 public final class VenueAPI: @unchecked Sendable {
     public let engine: Engine
     public let limiter: RateLimiter
+    /// /fapi has its own weight and order counters, as on Binance (a busy spot account does not throttle its futures).
+    public let flimiter: RateLimiter
     public let faults = Faults()
     public let hub: Hub
     public let config: SimConfig
@@ -28,6 +30,7 @@ public final class VenueAPI: @unchecked Sendable {
         hub = Hub()
         engine = Engine(config: config, sink: hub)
         limiter = RateLimiter(config.rateLimits)
+        flimiter = RateLimiter(config.futures?.rateLimits ?? FuturesConfig.defaultRateLimits)
         fhub = Hub()
         futures = FuturesEngine(config: config, hub: fhub)
         register()

@@ -85,7 +85,7 @@ extension VenueAPI {
     }
 
     func futuresExchangeInfo() -> J {
-        let rl = config.rateLimits
+        let rl = flimiter.cfg
         let f = futures
         return .obj([
             ("timezone", .str("UTC")), ("serverTime", .int(f.fnow())), ("futuresType", .str("U_MARGINED")),

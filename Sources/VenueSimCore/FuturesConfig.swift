@@ -9,12 +9,21 @@ public struct FuturesConfig: Codable, Sendable {
     public var interestRate: String = "0.0001"      // I in F = P + clamp(I − P, 0.05%, −0.05%), per interval
     public var listenKeyValidityMinutes: Int = 60
     public var marginCallRatio: String = "0.8"      // MARGIN_CALL once maintMargin / marginBalance reaches this
+    /// fapi.binance.com counts apart from the spot API: 2400 request weight per minute per IP, 300 orders per 10 s.
+    public var rateLimits: RateLimitConfig = FuturesConfig.defaultRateLimits
+
+    public static var defaultRateLimits: RateLimitConfig {
+        var r = RateLimitConfig()
+        r.requestWeightPerMinute = 2400
+        r.ordersPer10s = 300
+        return r
+    }
 
     public init(symbols: [FuturesSymbolConfig] = []) { self.symbols = symbols }
 
     enum CodingKeys: String, CodingKey {
         case symbols, makerCommissionBps, takerCommissionBps, defaultLeverage, fundingIntervalHours, interestRate
-        case listenKeyValidityMinutes, marginCallRatio
+        case listenKeyValidityMinutes, marginCallRatio, rateLimits
     }
     public init(from d: Decoder) throws {
         let c = try d.container(keyedBy: CodingKeys.self)
@@ -26,6 +35,7 @@ public struct FuturesConfig: Codable, Sendable {
         interestRate = try c.decodeIfPresent(String.self, forKey: .interestRate) ?? "0.0001"
         listenKeyValidityMinutes = try c.decodeIfPresent(Int.self, forKey: .listenKeyValidityMinutes) ?? 60
         marginCallRatio = try c.decodeIfPresent(String.self, forKey: .marginCallRatio) ?? "0.8"
+        rateLimits = try c.decodeIfPresent(RateLimitConfig.self, forKey: .rateLimits) ?? Self.defaultRateLimits
     }
 }
 

@@ -26,3 +26,28 @@ extension Engine {
                      ("balances", .arr(balances)), ("duplicateRejects", .i(a.duplicateRejects))])
     }
 }
+
+extension FuturesEngine {
+    /// The USDⓈ-M side of the same account: orders, trades, positions (non-zero) and wallet balances.
+    public func ledger(account: Int) -> J {
+        lock.lock(); defer { lock.unlock() }
+        let a = accounts[account]
+        let orders: [J] = a.orders.values.sorted { $0.id < $1.id }.map { o in
+            .obj([("symbol", .str(symbols[o.symbol].spec.name)), ("orderId", .int(o.id)), ("clientOrderId", .str(o.clientOrderId)),
+                  ("side", .str(o.side.rawValue)), ("status", .str(o.status.rawValue)), ("origQty", .s(o.origQty)),
+                  ("executedQty", .s(o.executed)), ("cumQuote", .s(o.cumQuote)), ("time", .int(o.time))])
+        }
+        let trades: [J] = a.trades.keys.sorted().flatMap { sym in (a.trades[sym] ?? []).map { (sym, $0) } }.map { sym, t in
+            .obj([("symbol", .str(symbols[sym].spec.name)), ("id", .int(t.id)), ("orderId", .int(t.orderId)), ("side", .str(t.side.rawValue)),
+                  ("price", .s(t.price)), ("qty", .s(t.qty)), ("realizedPnl", .s(t.realized)), ("commission", .s(t.commission)),
+                  ("commissionAsset", .str(t.asset)), ("time", .int(t.time)), ("maker", .bool(t.maker))])
+        }
+        let positions: [J] = a.positions.keys.sorted().compactMap { k in
+            guard let p = a.positions[k], !p.amt.isZero else { return nil }
+            return .obj([("symbol", .str(symbols[k / 3].spec.name)), ("positionSide", .str(PositionSide.allCases[k % 3].rawValue)),
+                         ("positionAmt", .s(p.amt)), ("entryPrice", .s(p.entry))])
+        }
+        let wallets: [J] = a.assetOrder.map { .obj([("asset", .str($0)), ("walletBalance", .s(a.wallet[$0] ?? .zero))]) }
+        return .obj([("orders", .arr(orders)), ("trades", .arr(trades)), ("positions", .arr(positions)), ("wallets", .arr(wallets))])
+    }
+}

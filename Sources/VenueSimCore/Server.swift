@@ -37,6 +37,7 @@ public final class VenueServer: @unchecked Sendable {
     func handleREST(_ request: Request, _ ep: Endpoint) async -> Response {
         var req = request
         var headers: [(String, String)] = []
+        let limiter = request.uri.path.hasPrefix("/fapi") ? api.flimiter : api.limiter
         if let f = api.faults.nextREST() {
             switch f {
             case .error(let status):
@@ -50,8 +51,8 @@ public final class VenueServer: @unchecked Sendable {
                 let until = Int64(Date().timeIntervalSince1970 * 1000) + Int64(seconds) * 1000
                 return errorResponse(APIError.banned(untilMs: until, retryAfter: seconds), [])
             case .throttle:
-                return errorResponse(APIError.tooMuchWeight(limit: config.rateLimits.requestWeightPerMinute, retryAfter: 1),
-                                     [("X-MBX-USED-WEIGHT-1M", String(api.limiter.usedWeight()))])
+                return errorResponse(APIError.tooMuchWeight(limit: limiter.cfg.requestWeightPerMinute, retryAfter: 1),
+                                     [("X-MBX-USED-WEIGHT-1M", String(limiter.usedWeight()))])
             }
         }
         let query = request.uri.query ?? ""
@@ -70,10 +71,10 @@ public final class VenueServer: @unchecked Sendable {
             return errorResponse(error, [])
         }
         do throws(APIError) {
-            let used = try api.limiter.consume(ep.weight(params))
+            let used = try limiter.consume(ep.weight(params))
             headers.append(("X-MBX-USED-WEIGHT-1M", String(used)))
         } catch {
-            return errorResponse(error, [("X-MBX-USED-WEIGHT-1M", String(api.limiter.usedWeight()))])
+            return errorResponse(error, [("X-MBX-USED-WEIGHT-1M", String(limiter.usedWeight()))])
         }
         var account = -1
         do throws(APIError) {
@@ -92,7 +93,7 @@ public final class VenueServer: @unchecked Sendable {
                 account = acc
             }
             if ep.isOrder {
-                let (c10, cd) = try api.limiter.order(account: account)
+                let (c10, cd) = try limiter.order(account: account)
                 headers.append(("X-MBX-ORDER-COUNT-10S", String(c10)))
                 headers.append(("X-MBX-ORDER-COUNT-1D", String(cd)))
             }
@@ -100,7 +101,7 @@ public final class VenueServer: @unchecked Sendable {
             return response(200, result.text, headers)
         } catch {
             if ep.isOrder && account >= 0 && headers.count == 1 {
-                let (c10, cd) = api.limiter.orderCounts(account: account)
+                let (c10, cd) = limiter.orderCounts(account: account)
                 headers.append(("X-MBX-ORDER-COUNT-10S", String(c10)))
                 headers.append(("X-MBX-ORDER-COUNT-1D", String(cd)))
             }
@@ -122,6 +123,7 @@ public final class VenueServer: @unchecked Sendable {
             self.api.engine.depthPaused = false
             self.api.engine.gapsToInject = 0
             self.api.limiter.reset()
+            self.api.flimiter.reset()
             return self.response(200, self.api.faults.json.text, [])
         }
         router.post("/sim/faults") { [self] req, _ in
@@ -134,7 +136,12 @@ public final class VenueServer: @unchecked Sendable {
             guard let key = req.uri.queryParameters.get("apiKey"), let acc = self.api.engine.accountIndex(apiKey: key) else {
                 return self.errorResponse(APIError(-2014, "API-key format invalid.", http: 400), [])
             }
-            return self.response(200, self.api.engine.ledger(account: acc).text, [])
+            var doc = self.api.engine.ledger(account: acc)
+            if self.api.futures.symbolCount > 0, case .obj(var kv) = doc {
+                kv.append(("futures", self.api.futures.ledger(account: acc)))
+                doc = .obj(kv)
+            }
+            return self.response(200, doc.text, [])
         }
         router.post("/sim/balance") { [self] req, _ in
             var r = req

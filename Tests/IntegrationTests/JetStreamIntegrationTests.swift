@@ -123,6 +123,20 @@ import Testing
         for m in got { try m.ackSyncBlocking() }
     }
 
+    /// The router's look-up of an earlier refusal: the last message on one subject, nil when there is none.
+    @Test func lastMessageOnASubject() async throws {
+        let server = try NATSServerFixture()
+        let nc = try server.connect()
+        let js = try nc.jetStream()
+        try stream(js, "DECISIONS", ["routing.>"])
+        #expect(try await js.lastMessage(stream: "DECISIONS", subject: "routing.rejected.O-1") == nil)
+        _ = try await js.publish("routing.rejected.O-1", payload: Array("first".utf8), msgID: "r-1")
+        _ = try await js.publish("routing.rejected.O-2", payload: Array("other".utf8), msgID: "r-2")
+        let m = try #require(try await js.lastMessage(stream: "DECISIONS", subject: "routing.rejected.O-1"))
+        #expect(m.payload == Array("first".utf8) && m.subject == "routing.rejected.O-1")
+        #expect(try await js.lastMessage(stream: "DECISIONS", subject: "routing.rejected.O-3") == nil)
+    }
+
     @Test func republishedMsgIDIsDeduplicated() async throws {
         let server = try NATSServerFixture()
         let nc = try server.connect()

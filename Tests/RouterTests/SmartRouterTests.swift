@@ -379,8 +379,12 @@ enum Fixture {
         return p
     }
 
+    /// A direct order's refusal: its stored record first (routing.rejected.<order id>), then the REJECTED event.
     func rejection(_ outs: [RoutingPlanner.Output]) -> Oms_V1_OrderEvent? {
-        guard outs.count == 1, case .orderEvent(let subject, _, let e) = outs[0], subject == "orders.binance.spot.BTCUSDT" else { return nil }
+        guard outs.count == 2, case .decision(let recordSubject, let recordID, let record) = outs[0],
+              case .orderEvent(let subject, _, let e) = outs[1], subject == "orders.binance.spot.BTCUSDT" else { return nil }
+        guard recordSubject == "routing.rejected.\(e.order.orderID)", recordID == "\(e.order.orderID).router-rejected.decision",
+              record.reasonText == e.reasonText, record.reasonCode == e.reasonCode, record.allocations.isEmpty else { return nil }
         return e
     }
 
@@ -410,7 +414,7 @@ enum Fixture {
         // A venue the router has never heard of at all (no connector running).
         var p = planner(hbAgeMs: 100)
         let outs = try p.handle(order("okx"), nowNs: Fixture.now)
-        guard outs.count == 1, case .orderEvent(_, _, let e) = outs[0] else { Issue.record("expected a rejection"); return }
+        guard outs.count == 2, case .orderEvent(_, _, let e) = outs[1] else { Issue.record("expected a rejection"); return }
         #expect(e.order.rejectReason == .venueUnavailable)
     }
 
@@ -424,6 +428,21 @@ enum Fixture {
         #expect(id.hasSuffix(".venue"))  // the same id as the first time: JetStream drops the copy
         // A fresh command is still refused for the unready connector.
         #expect(try rejection(degraded.handle(order(), nowNs: Fixture.now))?.order.rejectReason == .venueUnavailable)
+    }
+
+    @Test func commandRefusedBeforeARestartIsRefusedAgainNotRouted() throws {
+        // The previous router refused it (connector down) and died before acking; the connector is back now.
+        var before = planner(hbAgeMs: 100, ready: false)
+        let first = try before.handle(order(), nowNs: Fixture.now)
+        let refused = try #require(rejection(first))
+        guard case .decision(_, _, let record) = first[0] else { Issue.record("no refusal record"); return }
+        var healthy = planner(hbAgeMs: 100)
+        let again = try healthy.handle(order(), nowNs: Fixture.now + 1_000_000, handledBefore: true, priorRejection: record)
+        let e = try #require(rejection(again), "expected the same refusal, got \(again)")
+        guard case .orderEvent(_, let firstID, _) = first[1], case .orderEvent(_, let againID, _) = again[1] else { return }
+        #expect(againID == firstID && e.reasonText == refused.reasonText)  // same id: JetStream keeps one
+        // Without a stored refusal it is routed, as before.
+        guard case .venueCommand = try healthy.handle(order(), nowNs: Fixture.now, handledBefore: true).first else { Issue.record("not routed"); return }
     }
 
     @Test func cancelOfAnOrderTheRouterRejectedIsAnsweredHere() throws {

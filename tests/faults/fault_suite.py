@@ -3,13 +3,15 @@
 order flow over the gRPC API, and faults injected at seeded random moments:
 kill -9 of every service (then restart), a nats-server restart, and venue faults
 (WebSocket drops, REST 5xx and timeouts, 429 then 418, WS API orders refused or
-executed with their answer lost, depth gaps).
+executed with their answer lost, depth gaps). A fifth of the flow trades BTCUSDT perpetuals
+through binance-futures, on the same venue account.
 
 Afterwards it checks against venue-sim's own ledger (GET /sim/ledger):
   * every order oms-server accepted reached exactly one terminal state;
   * no order was sent to the venue twice (one venue order per OMS order id);
   * every venue fill is on trades.> once, in trades.jsonl once, and in pnl.csv;
-  * the balances published on positions.binance.spot equal the venue's;
+  * the balances published on positions.binance.spot equal the venue's, and the futures
+    positions published on positions.binance.futures equal the venue's positions;
   * each restarted service's time from start to /readyz.
 Prints a summary table; exits 1 on any loss, duplicate or mismatch.
 
@@ -34,7 +36,8 @@ import urllib.request
 from decimal import Decimal
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SERVICES = ["oms-core", "oms-server", "router", "binance-spot", "archiver"]
+SERVICES = ["oms-core", "oms-server", "router", "binance-spot", "binance-futures", "archiver"]
+FUTURES_SHARE = 0.2   # of the flow's orders, on binance.futures BTCUSDT
 TERMINAL = {"ORDER_STATUS_FILLED", "ORDER_STATUS_CANCELED", "ORDER_STATUS_REJECTED", "ORDER_STATUS_EXPIRED"}
 VENUE_TERMINAL = {"FILLED": "ORDER_STATUS_FILLED", "CANCELED": "ORDER_STATUS_CANCELED",
                   "EXPIRED": "ORDER_STATUS_EXPIRED", "EXPIRED_IN_MATCH": "ORDER_STATUS_EXPIRED",
@@ -95,6 +98,9 @@ class Stack:
             "OMS_NATS_URL": f"nats://127.0.0.1:{self.nats_port}", "OMS_DATA_DIR": f"{tmp}/data",
             "OMS_HEARTBEAT_INTERVAL": "200ms", "BINANCE_SPOT_API_KEY": API_KEY,
             "BINANCE_SPOT_ED25519_PRIVATE_KEY_FILE": f"{ROOT}/configs/venue-sim-demo-ed25519.pem",
+            # The same venue account trades perpetuals: one ledger holds both markets.
+            "BINANCE_FUTURES_API_KEY": API_KEY,
+            "BINANCE_FUTURES_ED25519_PRIVATE_KEY_FILE": f"{ROOT}/configs/venue-sim-demo-ed25519.pem",
         })
         for s, p in self.http_ports.items():
             self.env["OMS_HTTP_PORT_" + s.upper().replace("-", "_")] = str(p)
@@ -205,15 +211,16 @@ class Flow:
         self.refused = collections.Counter()   # gRPC code -> count (final answers that were not acceptance)
         self.retry_reasons = collections.Counter()  # "what:CODE: details" -> retried calls
         self.cancels_sent = 0
-        self.mids = {"BTCUSDT": Decimal("60000"), "ETHUSDT": Decimal("3000")}
+        self.mids = {("spot", "BTCUSDT"): Decimal("60000"), ("spot", "ETHUSDT"): Decimal("3000"), ("futures", "BTCUSDT"): Decimal("60000")}
         self.tasks = set()
 
     def refresh_mids(self):
-        for sym in self.mids:
-            st, body = self.stack.sim("GET", f"/api/v3/ticker/bookTicker?symbol={sym}")
+        for market, sym in self.mids:
+            path = "/api/v3/ticker/bookTicker" if market == "spot" else "/fapi/v1/ticker/bookTicker"
+            st, body = self.stack.sim("GET", f"{path}?symbol={sym}")
             if st == 200:
                 j = json.loads(body)
-                self.mids[sym] = (Decimal(j["bidPrice"]) + Decimal(j["askPrice"])) / 2
+                self.mids[(market, sym)] = (Decimal(j["bidPrice"]) + Decimal(j["askPrice"])) / 2
 
     async def call(self, fn, req, what):
         import grpc
@@ -242,16 +249,21 @@ class Flow:
     def new_request(self, i):
         pb = self.pb
         rng = self.rng
-        sym = "BTCUSDT" if rng.random() < 0.75 else "ETHUSDT"
-        mid = self.mids[sym]
+        market = "futures" if rng.random() < FUTURES_SHARE else "spot"
+        sym = "BTCUSDT" if market == "futures" or rng.random() < 0.75 else "ETHUSDT"
+        mid = self.mids[(market, sym)]
         side = rng.choice(["SIDE_BUY", "SIDE_SELL"])
         buy = side == "SIDE_BUY"
         r = rng.random()
         kind = "taker" if r < 0.40 else "market" if r < 0.55 else "resting"
-        qty_scale = 5 if sym == "BTCUSDT" else 4
-        qty = Decimal(rng.choice(["0.001", "0.002", "0.003"])) if sym == "BTCUSDT" else Decimal(rng.choice(["0.02", "0.03", "0.05"]))
+        if market == "futures":   # lot 0.001, tick 0.1, min notional 100 USDT
+            qty_scale, px_scale = 3, 1
+            qty = Decimal(rng.choice(["0.002", "0.003", "0.004"]))
+        else:
+            qty_scale, px_scale = (5 if sym == "BTCUSDT" else 4), 2
+            qty = Decimal(rng.choice(["0.001", "0.002", "0.003"])) if sym == "BTCUSDT" else Decimal(rng.choice(["0.02", "0.03", "0.05"]))
         req = pb.api.SubmitOrderRequest(client_order_id=f"f{self.seed_tag}-{i}")
-        req.instrument.exchange, req.instrument.market, req.instrument.symbol = "binance", "spot", sym
+        req.instrument.exchange, req.instrument.market, req.instrument.symbol = "binance", market, sym
         req.side = pb.common.Side.Value(side)
         dec(req.quantity, (int(qty.scaleb(qty_scale)), qty_scale))
         if kind == "market":
@@ -260,17 +272,17 @@ class Flow:
             req.order_type = pb.orders.OrderType.Value("ORDER_TYPE_LIMIT")
             away = Decimal("0.01") if kind == "taker" else Decimal("0.03")
             px = mid * (1 + away) if (buy == (kind == "taker")) else mid * (1 - away)
-            dec(req.price, (int(px.scaleb(2)), 2))
+            dec(req.price, (int(px.scaleb(px_scale)), px_scale))
             req.time_in_force = pb.orders.TimeInForce.Value("TIME_IN_FORCE_GTC")
-        return req, kind, sym
+        return req, kind, sym, market
 
     async def one(self, i):
-        req, kind, sym = self.new_request(i)
+        req, kind, sym, market = self.new_request(i)
         resp = await self.call(self.stub.SubmitOrder, req, "submit")
         if resp is None:
             return
         oid = resp.order.order_id
-        self.accepted[oid] = {"cid": req.client_order_id, "kind": kind, "symbol": sym, "i": i}
+        self.accepted[oid] = {"cid": req.client_order_id, "kind": kind, "symbol": sym, "market": market, "i": i}
         self.by_cid[req.client_order_id] = oid
         if kind == "resting":
             await asyncio.sleep(self.rng.uniform(0.3, 3.0))
@@ -492,8 +504,10 @@ def verify(stack, flow, faults, pb, args, flow_s):
         ledger = {"orders": [], "trades": [], "balances": [], "duplicateRejects": 0}
     else:
         ledger = json.loads(body)
+    fut = ledger.get("futures") or {"orders": [], "trades": [], "positions": []}
+    venue_orders = [dict(o, market="spot") for o in ledger["orders"]] + [dict(o, market="futures") for o in fut["orders"]]
     venue_by_cid = collections.defaultdict(list)
-    for o in ledger["orders"]:
+    for o in venue_orders:
         venue_by_cid[o["clientOrderId"]].append(o)
     sent_twice = {c: len(v) for c, v in venue_by_cid.items() if len(v) > 1}
     unknown_at_venue = [c for c in venue_by_cid if c not in flow.accepted]
@@ -505,13 +519,14 @@ def verify(stack, flow, faults, pb, args, flow_s):
         if not v and s in ("ORDER_STATUS_FILLED", "ORDER_STATUS_PARTIALLY_FILLED"):
             status_mismatch.append((oid, s, "absent at venue"))
 
-    # 3. Fills: venue → trades.> → trades.jsonl → pnl.csv.
-    venue_trades = {(t["symbol"], str(t["id"])): t for t in ledger["trades"]}
-    stream_count = collections.Counter((f.instrument.symbol, f.trade_id) for _, _, f in trades_stream)
-    venue_orders_by_id = {(o["symbol"], o["orderId"]): o for o in ledger["orders"]}
+    # 3. Fills: venue → trades.> → trades.jsonl → pnl.csv, keyed by (market, symbol, venue trade id): the
+    # spot and futures venues number their trades independently.
+    venue_trades = {(m, t["symbol"], str(t["id"])): t for m, ts in (("spot", ledger["trades"]), ("futures", fut["trades"])) for t in ts}
+    stream_count = collections.Counter((f.instrument.market, f.instrument.symbol, f.trade_id) for _, _, f in trades_stream)
+    venue_orders_by_id = {(o["market"], o["symbol"], o["orderId"]): o for o in venue_orders}
     def trade_story(k):
         t = venue_trades[k]
-        o = venue_orders_by_id.get((t["symbol"], t["orderId"]), {})
+        o = venue_orders_by_id.get((k[0], t["symbol"], t["orderId"]), {})
         return (k, o.get("clientOrderId"), o.get("status"), final.get(o.get("clientOrderId")), t["time"])
     fills_lost_stream = [trade_story(k) for k in venue_trades if stream_count[k] == 0]
     fills_dup_stream = {k: n for k, n in stream_count.items() if n > 1}
@@ -524,7 +539,7 @@ def verify(stack, flow, faults, pb, args, flow_s):
                 line = line.strip()
                 if line:
                     r = json.loads(line)
-                    c[(r["symbol"], str(r["trade_id"]))] += 1
+                    c[(r["market"], r["symbol"], str(r["trade_id"]))] += 1
         return c
 
     def pnl_counts():
@@ -534,9 +549,9 @@ def verify(stack, flow, faults, pb, args, flow_s):
             head = rows[0]
             for r in rows[1:]:
                 d = dict(zip(head, r))
-                trades[d["symbol"]] += int(d["trades"])
+                trades[(d["venue"].split(".")[-1], d["symbol"])] += int(d["trades"])
         return trades
-    want_by_symbol = collections.Counter(k[0] for k in venue_trades)
+    want_by_symbol = collections.Counter(k[:2] for k in venue_trades)
     for _ in range(40):    # the archiver may still be catching up after its last restart
         jl, pnl = jsonl_counts(), pnl_counts()
         if all(jl[k] == 1 for k in venue_trades) and pnl == want_by_symbol:
@@ -560,11 +575,26 @@ def verify(stack, flow, faults, pb, args, flow_s):
         if got != want:
             balance_mismatch[b["asset"]] = (got, want)
 
+    # 5. Futures positions published on positions.binance.futures vs the venue's (the last word on each
+    # symbol and side; a snapshot read just before a fill may land after it, so read again a few times).
+    want_pos = {(p["symbol"], p["positionSide"]): Decimal(p["positionAmt"]) for p in fut["positions"]}
+    for _ in range(10):
+        last_pos = {}
+        for _, _, upd in asyncio.run(read_stream(nats_url, "positions.binance.futures", pb.positions.AccountUpdate, max_idle=0.7)):
+            for p in upd.positions:
+                last_pos[(p.instrument.symbol, pb.positions.PositionSide.Name(p.position_side).replace("POSITION_SIDE_", ""))] = to_decimal(p.quantity)
+        position_mismatch = {k: (last_pos.get(k, Decimal(0)), want_pos.get(k, Decimal(0))) for k in set(last_pos) | set(want_pos)
+                             if last_pos.get(k, Decimal(0)) != want_pos.get(k, Decimal(0))}
+        if not position_mismatch:
+            break
+        time.sleep(1.0)
+
     # Summary.
     n_acc = len(flow.accepted)
     lost = len(not_terminal) + len(fills_lost_stream) + len(fills_lost_jsonl)
     dup = len(conflicting) + len(sent_twice) + len(fills_dup_stream) + len(fills_dup_jsonl)
-    mismatch = len(status_mismatch) + len(unknown_at_venue) + len(fills_unknown_stream) + len(pnl_mismatch) + len(balance_mismatch) + len(stream_vs_api)
+    mismatch = len(status_mismatch) + len(unknown_at_venue) + len(fills_unknown_stream) + len(pnl_mismatch) + len(balance_mismatch) + \
+        len(position_mismatch) + len(stream_vs_api)
     by_state = collections.Counter(final.values())
     print()
     print("faults injected")
@@ -583,7 +613,9 @@ def verify(stack, flow, faults, pb, args, flow_s):
     rows += [(f"    {r[:60]}", c) for r, c in collections.Counter(r[:60] for r in reasons.values()).most_common(8)]
     when = collections.Counter(int(flow.accepted[o]["i"] / flow.rate) for o in reasons)
     rows += [("    rejects by second of flow", " ".join(f"{k}s:{v}" for k, v in sorted(when.items())))]
-    rows += [("venue orders", len(ledger["orders"])), ("venue duplicate-id refusals", ledger.get("duplicateRejects", 0)),
+    rows += [("  of them futures", sum(1 for o in flow.accepted.values() if o["market"] == "futures"))]
+    rows += [("venue orders (spot, futures)", f"{len(ledger['orders'])}, {len(fut['orders'])}"),
+             ("venue duplicate-id refusals", ledger.get("duplicateRejects", 0)),
              ("venue fills", len(venue_trades)), ("fills on trades.>", sum(stream_count.values())),
              ("fills in trades.jsonl", sum(jl.values())), ("fills in pnl.csv", sum(pnl.values())),
              ("flow duration (s)", f"{flow_s:.1f}")]
@@ -604,6 +636,7 @@ def verify(stack, flow, faults, pb, args, flow_s):
         ("fills duplicated in trades.jsonl", len(fills_dup_jsonl)),
         ("symbols whose pnl.csv trade count differs", len(pnl_mismatch)),
         ("assets whose balance differs from venue", len(balance_mismatch)),
+        ("futures positions that differ from venue", len(position_mismatch)),
     ]
     for k, v in checks:
         print(f"  {k:<44}{v:>6}  {'ok' if v == 0 else 'FAIL'}")
@@ -612,6 +645,7 @@ def verify(stack, flow, faults, pb, args, flow_s):
                ("fills lost on stream", fills_lost_stream), ("fills dup on stream", fills_dup_stream),
                ("fills unknown", fills_unknown_stream), ("fills lost in jsonl", fills_lost_jsonl),
                ("fills dup in jsonl", fills_dup_jsonl), ("pnl mismatch", pnl_mismatch), ("balance mismatch", balance_mismatch),
+               ("position mismatch", position_mismatch),
                ("refused", dict(flow.refused)), ("retried because", dict(flow.retry_reasons.most_common(6)))]
     for name, d in details:
         if d:

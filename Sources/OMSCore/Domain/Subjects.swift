@@ -82,6 +82,11 @@ public enum Subjects {
     public static func routingDecision(market: String, symbol: String) throws(InvalidSubjectToken) -> String {
         try build([("", "routing.decisions"), ("market", market), ("symbol", symbol)])
     }
+    /// The router's refusal of one direct order, stored before the order's REJECTED event: a router restarted
+    /// before its ack looks it up, so a redelivered order gets the same answer (not routed after a rejection).
+    public static func routingRejection(orderID: String) throws(InvalidSubjectToken) -> String {
+        try build([("", "routing.rejected"), ("order_id", orderID)])
+    }
 
     // Market data (stream MARKETDATA, in memory)
     public static func book(exchange: String, market: String, symbol: String) throws(InvalidSubjectToken) -> String {

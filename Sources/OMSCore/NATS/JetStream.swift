@@ -177,6 +177,19 @@ public final class JetStream: @unchecked Sendable {
         return StreamState(info!.pointee.State)
     }
 
+    /// The last message stored on `subject` in `stream`, nil when there is none (one request to the server).
+    public func lastMessage(stream: String, subject: String) async throws -> NATSMessage? {
+        try await connection.runBlocking { [self] in
+            var msg: OpaquePointer?
+            var jerr = jsErrCode(0)
+            let s = js_GetLastMsg(&msg, self.js, stream, subject, nil, &jerr)
+            if s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr { return nil }
+            try check(s, "last message \(stream)/\(subject)", jsErr: jerr)
+            defer { natsMsg_Destroy(msg) }
+            return NATSMessage(copying: msg!)
+        }
+    }
+
     public func deleteStream(_ name: String) throws {
         var jerr = jsErrCode(0)
         try check(js_DeleteStream(js, name, nil, &jerr), "delete stream \(name)", jsErr: jerr)
