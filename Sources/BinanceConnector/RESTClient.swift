@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
 import OMSCore
@@ -116,6 +117,7 @@ public final class BinanceRESTClient: Sendable {
         } catch {
             throw .notSent("cancelled")
         }
+        RequestWeightMetrics.spent(weight, api: "rest", endpoint: "\(method) \(path)")
         let query = try queryString(params, security: security, timestamp: timestamp)
         var req = HTTPClientRequest(url: config.restBaseURL + path + (query.isEmpty ? "" : "?" + query))
         req.method = method

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import OMSCore
 import Synchronization
 
@@ -213,3 +214,13 @@ public final class BinanceRateLimiter: Sendable {
     }
 }
 
+
+/// Request weight spent, per API and endpoint (`binance_request_weight_total`, `binance_requests_total` on /metrics):
+/// where the per-minute budget goes, so a desk can see which calls crowd out its orders.
+enum RequestWeightMetrics {
+    static func spent(_ weight: Int, api: String, endpoint: String) {
+        let dims = [("api", api), ("endpoint", endpoint)]
+        Counter(label: "binance_requests_total", dimensions: dims).increment()
+        if weight > 0 { Counter(label: "binance_request_weight_total", dimensions: dims).increment(by: weight) }
+    }
+}
