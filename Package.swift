@@ -133,7 +133,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VenueSimTests", dependencies: ["VenueSimCore"]),
-        .testTarget(name: "BinanceConnectorTests", dependencies: ["BinanceConnector", "VenueSimCore", "OMSTestSupport"]),
+        .testTarget(name: "BinanceConnectorTests", dependencies: ["BinanceConnector", "VenueSimCore", "OMSTestSupport",
+                                                            .product(name: "NIOCore", package: "swift-nio")]),
         // A real nats-server per test (free port, temp store), shared by the test targets.
         .target(name: "OMSTestSupport", dependencies: ["OMSCore"], path: "Tests/OMSTestSupport"),
         .testTarget(name: "OMSServerTests", dependencies: ["OMSServerCore", "OMSAPI", "OMSCore", "OMSTestSupport"]),

@@ -141,6 +141,26 @@ import VenueSimCore
         let bad = try await Self.events(env.js).last { $0.order.orderID == "fut-bad" }
         #expect(bad?.reasonText.contains("-2022") == true)
 
+        // A cancel that overtakes its order (the new-order command delayed, e.g. redelivered after a kill -9): the order
+        // is canceled here, and the late new-order is never sent (a fault-suite run left such an order live at the venue).
+        var ghostCancel = cancel
+        ghostCancel.commandID = "cmd-cancel-ghost"
+        ghostCancel.cancelOrder.orderID = "fut-ghost"
+        try await publish(ghostCancel)
+        try await Self.waitFor("fut-ghost CANCELED before it reached the venue") { try await status("fut-ghost") == .canceled }
+        try await publish(Self.command("fut-ghost", side: .buy, qty: "0.010", type: .limit, price: "40000"))
+        try await publish(Self.command("fut-after-ghost", side: .buy, qty: "0.010", type: .limit, price: "40000"))
+        try await Self.waitFor("the next order handled") { try await status("fut-after-ghost") == .accepted }
+        #expect(try await Self.events(env.js).filter { $0.order.orderID == "fut-ghost" }.map(\.order.status) == [.canceled])
+        await #expect(throws: BinanceError.self) {
+            try await rest.send(.GET, "/fapi/v1/order", [("symbol", "BTCUSDT"), ("origClientOrderId", "fut-ghost")], security: .signed, weight: 1)
+        }
+        var cancelAfter = cancel
+        cancelAfter.commandID = "cmd-cancel-after-ghost"
+        cancelAfter.cancelOrder.orderID = "fut-after-ghost"
+        try await publish(cancelAfter)
+        try await Self.waitFor("fut-after-ghost CANCELED") { try await status("fut-after-ghost") == .canceled }
+
         // Fills on TRADES match the venue's trades one to one; the position is flat again.
         struct T: Decodable { var id: Int64; var orderId: Int64 }
         let venueTrades = try rest.decode([FuturesUserTrade].self, try await rest.send(.GET, "/fapi/v1/userTrades", [("symbol", "BTCUSDT")], security: .signed, weight: 5))

@@ -1,4 +1,5 @@
 import Testing
+import NIOCore
 @testable import BinanceConnector
 
 /// After a restart, a command may already have reached the venue through the
@@ -19,5 +20,17 @@ import Testing
         // until timestamp + recvWindow (and accepts timestamps up to 1 s ahead of its clock).
         #expect(prior.resendSafeAtMs(recvWindowMs: 5_000) == 1_000_000 + 5_000 + 1_000)
         #expect(prior.resendSafeAtMs(recvWindowMs: 0) == 1_001_000)
+    }
+}
+
+/// A WebSocket API request whose write found the connection closed never reached the venue: it is not-sent (the
+/// order goes by REST at once), not unknown (which waits out recvWindow before a query may allow a resend).
+@Suite struct WSAPIWriteFailureTests {
+    @Test func aWriteOnAClosedConnectionIsNotSentAnyOtherFailureIsUnknown() {
+        #expect(BinanceWSAPIClient.closedBeforeWrite(ChannelError.ioOnClosedChannel))
+        #expect(BinanceWSAPIClient.closedBeforeWrite(ChannelError.alreadyClosed))
+        #expect(BinanceWSAPIClient.closedBeforeWrite(ChannelError.outputClosed))
+        #expect(!BinanceWSAPIClient.closedBeforeWrite(ChannelError.connectTimeout(.seconds(1))))
+        #expect(!BinanceWSAPIClient.closedBeforeWrite(CancellationError()))
     }
 }
