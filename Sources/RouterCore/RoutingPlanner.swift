@@ -258,7 +258,6 @@ public struct RoutingPlanner: Sendable {
         return .orderEvent(subject: s, id: e.eventID, event: e)
     }
 
-    /// A REJECTED order event from the router (no route, venue unavailable), on the order's own subject.
     /// A direct order refused here: the refusal's record (what a restarted router looks up), then the REJECTED event.
     mutating func directRejection(_ o: Oms_V1_NewOrder, commandID: String, reason: Oms_V1_RejectReason, text: String, nowNs: Int64) throws -> [Output] {
         var d = Oms_V1_RoutingDecision()
@@ -275,6 +274,7 @@ public struct RoutingPlanner: Sendable {
                 try rejection(o, commandID: commandID, reason: reason, text: text, nowNs: nowNs)]
     }
 
+    /// A REJECTED order event from the router (no route, venue unavailable), on the order's own subject.
     mutating func rejection(_ o: Oms_V1_NewOrder, commandID: String, reason: Oms_V1_RejectReason, text: String, nowNs: Int64,
                             eventID: String? = nil) throws -> Output {
         rememberRejected(o.orderID)

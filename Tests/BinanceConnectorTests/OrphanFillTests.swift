@@ -14,13 +14,19 @@ import Testing
         var logger = Logger(label: "orphan-fills")
         logger.logLevel = .error
         let config = EndToEndTests.venueConfig(port: env.port, path: .rest)
-        let limiter = BinanceRateLimiter(limits: config.rateLimits)
-        let rest = BinanceRESTClient(config: config, credentials: try EndToEndTests.ed25519Credentials(), limiter: limiter,
+        try await Self.withREST(config, try EndToEndTests.ed25519Credentials(), logger: logger) { rest in
+            try await Self.scenario(rest: rest, config: config, env: env, logger: logger)
+        }
+    }
+
+    /// A REST client for `body`, shut down whatever happens (its HTTP client traps in deinit otherwise).
+    static func withREST(_ config: BinanceVenueConfig, _ credentials: BinanceCredentials, logger: Logger,
+                         _ body: (BinanceRESTClient) async throws -> Void) async throws {
+        let rest = BinanceRESTClient(config: config, credentials: credentials, limiter: BinanceRateLimiter(limits: config.rateLimits),
                                      clock: ServerClock(), logger: logger)
-        // (The REST client must be shut down whatever happens: its HTTP client traps in deinit otherwise.)
         let outcome: Result<Void, Error>
         do {
-            try await Self.scenario(rest: rest, config: config, env: env, logger: logger)
+            try await body(rest)
             outcome = .success(())
         } catch {
             outcome = .failure(error)
@@ -52,17 +58,7 @@ import Testing
         try await exec.reconcile(reason: "test")
         try await exec.reconcile(reason: "test again")  // nothing twice
 
-        let fills = try await EndToEndTests.readAll(env.js, stream: "TRADES", filter: "trades.binance.spot.>")
-            .compactMap { try? Oms_V1_Fill(serializedBytes: $0.payload) }
-        #expect(fills.count == venueTrades.count, "fills \(fills.map(\.tradeID)) vs venue trades \(venueTrades.map(\.id))")
-        #expect(Set(fills.map(\.tradeID)) == Set(venueTrades.map { String($0.id) }))
-        #expect(Set(fills.map(\.orderID)) == Set(ids))
-        #expect(fills.allSatisfy { $0.side == .buy && $0.account == "demo" }, "\(fills.map { ($0.orderID, $0.side, $0.account) })")
-        let events = try await EndToEndTests.readAll(env.js, stream: "ORDERS", filter: "orders.binance.spot.>")
-            .compactMap { try? Oms_V1_OrderEvent(serializedBytes: $0.payload) }
-        for id in ids {
-            #expect(events.contains { $0.order.orderID == id && $0.order.status == .filled && $0.order.side == .buy }, "\(id) FILLED")
-        }
+        try await expectEveryTradeOnce(env.js, market: "spot", venueTradeIDs: venueTrades.map(\.id), orders: ids)
     }
 
     /// The same in binance-futures: one order settled by a redelivered command's query, two found by reconciliation
@@ -73,17 +69,9 @@ import Testing
         var logger = Logger(label: "orphan-fills-futures")
         logger.logLevel = .error
         let config = FuturesEndToEndTests.venueConfig(port: env.port)
-        let rest = BinanceRESTClient(config: config, credentials: FuturesEndToEndTests.creds, limiter: BinanceRateLimiter(limits: config.rateLimits),
-                                     clock: ServerClock(), logger: logger)
-        let outcome: Result<Void, Error>
-        do {
+        try await Self.withREST(config, FuturesEndToEndTests.creds, logger: logger) { rest in
             try await Self.futuresScenario(rest: rest, config: config, env: env, logger: logger)
-            outcome = .success(())
-        } catch {
-            outcome = .failure(error)
         }
-        await rest.shutdown()
-        try outcome.get()
     }
 
     static func futuresScenario(rest: BinanceRESTClient, config: BinanceVenueConfig, env: EndToEndTests.Env, logger: Logger) async throws {
@@ -109,13 +97,19 @@ import Testing
         try await exec.reconcile(reason: "test")
         try await exec.reconcile(reason: "test again")  // nothing twice
 
-        let fills = try await EndToEndTests.readAll(env.js, stream: "TRADES", filter: "trades.binance.futures.>")
+        try await expectEveryTradeOnce(env.js, market: "futures", venueTradeIDs: venueTrades.map(\.id), orders: ids)
+    }
+
+    /// Every venue trade exactly once on trades.binance.<market>.>, as a BUY of account demo, and each order FILLED.
+    static func expectEveryTradeOnce(_ js: JetStream, market: String, venueTradeIDs: [Int64], orders ids: [String]) async throws {
+        let fills = try await EndToEndTests.readAll(js, stream: "TRADES", filter: "trades.binance.\(market).>")
             .compactMap { try? Oms_V1_Fill(serializedBytes: $0.payload) }
-        #expect(fills.count == venueTrades.count, "fills \(fills.map(\.tradeID)) vs venue trades \(venueTrades.map(\.id))")
-        #expect(Set(fills.map(\.tradeID)) == Set(venueTrades.map { String($0.id) }))
+        #expect(fills.count == venueTradeIDs.count, "fills \(fills.map(\.tradeID)) vs venue trades \(venueTradeIDs)")
+        #expect(Set(fills.map(\.tradeID)) == Set(venueTradeIDs.map(String.init)))
         #expect(Set(fills.map(\.orderID)) == Set(ids))
         #expect(fills.allSatisfy { $0.side == .buy && $0.account == "demo" }, "\(fills.map { ($0.orderID, $0.side, $0.account) })")
-        let events = try await FuturesEndToEndTests.events(env.js)
+        let events = try await EndToEndTests.readAll(js, stream: "ORDERS", filter: "orders.binance.\(market).>")
+            .compactMap { try? Oms_V1_OrderEvent(serializedBytes: $0.payload) }
         for id in ids {
             #expect(events.contains { $0.order.orderID == id && $0.order.status == .filled && $0.order.side == .buy }, "\(id) FILLED")
         }
