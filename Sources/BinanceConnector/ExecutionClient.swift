@@ -431,10 +431,27 @@ public final class BinanceExecutionClient: @unchecked Sendable {
 
     /// A REST / WebSocket API order response (place, query, cancel): fills first, then the order event.
     /// `tradesKnown`: the caller publishes the order's fills itself (reconciliation read them already).
-    func apply(response r: OrderResponse, venueID: String, tradesKnown: Bool = false) async {
+    /// `fillsOnStream`: the answer to this process's own request, whose fills (absent from the answer, as in every
+    /// futures answer) come on the connected user data stream: only the acknowledgement is published here, so that
+    /// nobody sees the order filled before its trades (oms-core would drop its reservation before the position
+    /// grew); should the trades not arrive within `fillsOnStreamGrace`, they are read by REST.
+    func apply(response r: OrderResponse, venueID: String, tradesKnown: Bool = false, fillsOnStream: Bool = false) async {
         let symbol = r.symbol
         learn(r, venueID: venueID)
         let filledBefore = store.withLock { $0.orders[venueID]?.filled ?? 0 }
+        if fillsOnStream, (r.fills ?? []).isEmpty,
+           let executed = r.executedQty.flatMap({ FixedPoint.decimal($0) }).map({ FixedPoint.rescale($0, to: 8) }), executed > filledBefore {
+            await publishOrderUpdate(venueID: venueID, symbol: symbol, venueOrderID: r.orderId, status: .accepted, filled: nil, cumQuote: nil,
+                                     timeMs: r.updateTime ?? r.transactTime ?? r.time ?? 0, last: nil)
+            Task { [self] in
+                try? await Task.sleep(for: Self.fillsOnStreamGrace)
+                guard store.withLock({ ($0.orders[venueID]?.filled ?? 0) < executed }) else { return }
+                logger.warning("fills of an answered order not on the user data stream; reading them", metadata: [
+                    "symbol": "\(symbol)", "venue_order_id": "\(r.orderId)"])
+                await apply(response: r, venueID: venueID)
+            }
+            return
+        }
         for f in r.fills ?? [] {
             guard let tradeID = f.tradeId else { continue }
             let fill = FillFacts(symbol: symbol, tradeID: tradeID, venueOrderID: r.orderId, price: f.price, qty: f.qty,
@@ -454,6 +471,8 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         await publishOrderUpdate(venueID: venueID, symbol: symbol, venueOrderID: r.orderId, status: status, filled: filled, cumQuote: quote,
                                  timeMs: r.updateTime ?? r.transactTime ?? r.time ?? 0, last: nil)
     }
+
+    static let fillsOnStreamGrace: Duration = .seconds(3)
 
     /// Publishes one order's fills as the venue lists them (each trade once: publishFill skips the known ones).
     /// Unreadable now (rate limit, venue down): a reconciliation is asked for, which reads every recent trade.

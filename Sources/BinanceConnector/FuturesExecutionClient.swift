@@ -94,9 +94,13 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
             }
             group.addTask { [self] in
                 for await (id, reason) in snapshotRequests {
+                    let started = ContinuousClock.now
                     do { try await publishPositions(trigger: id, reason: reason) } catch {
                         logger.warning("position snapshot failed", metadata: ["error": "\(error)"])
                     }
+                    // Paced: an account update comes with every fill and a snapshot costs 10 request weight
+                    // (positionRisk + account); requests meanwhile collapse into the newest one.
+                    try? await Task.sleep(until: started + Self.snapshotMinInterval)
                 }
             }
             group.addTask { [self] in
@@ -113,6 +117,8 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
     }
 
     func requestSnapshot(_ id: String, _ reason: Oms_V1_AccountUpdateReason) { snapshotContinuation.yield((id, reason)) }
+    /// At most one positions-and-margin snapshot per second: 600 of the 2400 request weight per minute at the most.
+    static let snapshotMinInterval: Duration = .seconds(1)
     public func requestReconcile(_ reason: String) { reconcileContinuation.yield(reason) }
 
     // MARK: settings
@@ -358,7 +364,7 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
             do {
                 let r = try rest.decode(FuturesOrderResponse.self, try await rest.send(.POST, p + "/order", params, security: .signed, weight: 0, orders: 1,
                                                                                   maxWait: .milliseconds(500), timestamp: ts))
-                await apply(r, venueID: venueID)
+                await apply(r, venueID: venueID, queried: false)
                 return .ack
             } catch {
                 switch error {
@@ -415,9 +421,13 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
         return .unavailable
     }
 
-    func apply(_ r: FuturesOrderResponse, venueID: String) async {
+    /// `queried: false` for the answer to this process's own place, cancel or amend: its fills come on the user data
+    /// stream (ORDER_TRADE_UPDATE) while that is connected, so they are not read by REST (futures answers carry no
+    /// fills; reading them for every filled order cost 5 request weight each, the whole budget at 8 orders a second).
+    /// A query's fills may have gone to a dead process's stream: they are read.
+    func apply(_ r: FuturesOrderResponse, venueID: String, queried: Bool = true) async {
         state.withLock { $0.byVenueOrderID[r.orderId] = venueID }
-        await core.apply(response: r.asOrderResponse, venueID: venueID)
+        await core.apply(response: r.asOrderResponse, venueID: venueID, fillsOnStream: !queried && streamConnected)
         // Fills arrive on the user data stream; without it, reconciliation fetches them.
         if let e = r.executedQty, let d = FixedPoint.decimal(e), !FixedPoint.isZero(d), !streamConnected { requestReconcile("fill while the stream is down") }
     }
@@ -444,7 +454,7 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
             }
             let r = try rest.decode(FuturesOrderResponse.self, try await rest.send(.DELETE, p + "/order", [("symbol", symbol), ("origClientOrderId", venueID)],
                                                                                   security: .signed, weight: 1))
-            await apply(r, venueID: venueID)
+            await apply(r, venueID: venueID, queried: false)
             return (.ack, nil)
         } catch {
             switch error {
@@ -502,7 +512,7 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
                     await core.publish(event, subject: try? Subjects.orders(exchange: exchange, market: market, symbol: symbol), id: event.eventID)
                 }
             }
-            await apply(r, venueID: venueID)
+            await apply(r, venueID: venueID, queried: false)
             return .ack
         } catch {
             switch error {
