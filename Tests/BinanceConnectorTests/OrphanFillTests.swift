@@ -100,6 +100,36 @@ import Testing
         try await expectEveryTradeOnce(env.js, market: "futures", venueTradeIDs: venueTrades.map(\.id), orders: ids)
     }
 
+    /// An answer whose fills should come on the user data stream (every futures answer): only the acknowledgement is
+    /// published from it, never FILLED before the trades; if the stream does not bring them, REST does, in order.
+    @Test(.timeLimit(.minutes(2))) func answerFillsLeftToTheStreamAreReadWhenTheStreamDoesNotBringThem() async throws {
+        let env = try await EndToEndTests.startEnv()
+        defer { env.serverTask.cancel() }
+        var logger = Logger(label: "fills-on-stream")
+        logger.logLevel = .error
+        let config = EndToEndTests.venueConfig(port: env.port, path: .rest)
+        try await Self.withREST(config, try EndToEndTests.ed25519Credentials(), logger: logger) { rest in
+            var answer = try await rest.newOrder([("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "0.001"),
+                                                  ("newClientOrderId", "on-stream")])
+            try #require(answer.status == "FILLED")
+            answer.fills = nil   // as a futures answer: no fills in it
+            let exec = BinanceExecutionClient(config: config, rest: rest, ws: nil, jetStream: env.js, logger: logger, health: nil,
+                                              producer: "binance-spot")
+            await exec.apply(response: answer, venueID: "on-stream", fillsOnStream: true)
+            func states() async throws -> [Oms_V1_OrderStatus] {
+                try await EndToEndTests.readAll(env.js, stream: "ORDERS", filter: "orders.binance.spot.>")
+                    .compactMap { try? Oms_V1_OrderEvent(serializedBytes: $0.payload) }.filter { $0.order.orderID == "on-stream" }.map(\.order.status)
+            }
+            #expect(try await states() == [.accepted])
+            #expect(try await EndToEndTests.readAll(env.js, stream: "TRADES", filter: "trades.binance.spot.>").isEmpty)
+            // No stream here: after the grace period the trades are read, then the order is FILLED.
+            try await Task.sleep(for: BinanceExecutionClient.fillsOnStreamGrace + .seconds(1))
+            let venueTrades = try await rest.myTrades(symbol: "BTCUSDT", orderId: answer.orderId)
+            try await Self.expectEveryTradeOnce(env.js, market: "spot", venueTradeIDs: venueTrades.map(\.id), orders: ["on-stream"])
+            #expect(try await states() == [.accepted, .filled])
+        }
+    }
+
     /// Every venue trade exactly once on trades.binance.<market>.>, as a BUY of account demo, and each order FILLED.
     static func expectEveryTradeOnce(_ js: JetStream, market: String, venueTradeIDs: [Int64], orders ids: [String]) async throws {
         let fills = try await EndToEndTests.readAll(js, stream: "TRADES", filter: "trades.binance.\(market).>")
