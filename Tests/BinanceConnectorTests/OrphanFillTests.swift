@@ -9,14 +9,21 @@ import Testing
 /// reconciliation, publishes their fills too, once each, with the order's side and account.
 @Suite(.serialized) struct OrphanFillTests {
     @Test(.timeLimit(.minutes(2))) func filledOrdersLearntByQueryOrReconcileBringTheirFills() async throws {
-        let env = try await EndToEndTests.startEnv()
-        defer { env.serverTask.cancel() }
-        var logger = Logger(label: "orphan-fills")
-        logger.logLevel = .error
-        let config = EndToEndTests.venueConfig(port: env.port, path: .rest)
-        try await Self.withREST(config, try EndToEndTests.ed25519Credentials(), logger: logger) { rest in
+        try await Self.withVenue("orphan-fills", futures: false) { env, config, rest, logger in
             try await Self.scenario(rest: rest, config: config, env: env, logger: logger)
         }
+    }
+
+    /// venue-sim and nats-server for `body`, with a REST client of the spot or the futures API.
+    static func withVenue(_ label: String, futures: Bool,
+                          _ body: (EndToEndTests.Env, BinanceVenueConfig, BinanceRESTClient, Logger) async throws -> Void) async throws {
+        let env = try await EndToEndTests.startEnv()
+        defer { env.serverTask.cancel() }
+        var logger = Logger(label: label)
+        logger.logLevel = .error
+        let config = futures ? FuturesEndToEndTests.venueConfig(port: env.port) : EndToEndTests.venueConfig(port: env.port, path: .rest)
+        let credentials = futures ? FuturesEndToEndTests.creds : try EndToEndTests.ed25519Credentials()
+        try await withREST(config, credentials, logger: logger) { rest in try await body(env, config, rest, logger) }
     }
 
     /// A REST client for `body`, shut down whatever happens (its HTTP client traps in deinit otherwise).
@@ -64,12 +71,7 @@ import Testing
     /// The same in binance-futures: one order settled by a redelivered command's query, two found by reconciliation
     /// from the account's trades (before, futures reconciliation skipped the trades of orders it did not hold).
     @Test(.timeLimit(.minutes(2))) func futuresFilledOrdersLearntByQueryOrReconcileBringTheirFills() async throws {
-        let env = try await EndToEndTests.startEnv()
-        defer { env.serverTask.cancel() }
-        var logger = Logger(label: "orphan-fills-futures")
-        logger.logLevel = .error
-        let config = FuturesEndToEndTests.venueConfig(port: env.port)
-        try await Self.withREST(config, FuturesEndToEndTests.creds, logger: logger) { rest in
+        try await Self.withVenue("orphan-fills-futures", futures: true) { env, config, rest, logger in
             try await Self.futuresScenario(rest: rest, config: config, env: env, logger: logger)
         }
     }
@@ -103,12 +105,7 @@ import Testing
     /// An answer whose fills should come on the user data stream (every futures answer): only the acknowledgement is
     /// published from it, never FILLED before the trades; if the stream does not bring them, REST does, in order.
     @Test(.timeLimit(.minutes(2))) func answerFillsLeftToTheStreamAreReadWhenTheStreamDoesNotBringThem() async throws {
-        let env = try await EndToEndTests.startEnv()
-        defer { env.serverTask.cancel() }
-        var logger = Logger(label: "fills-on-stream")
-        logger.logLevel = .error
-        let config = EndToEndTests.venueConfig(port: env.port, path: .rest)
-        try await Self.withREST(config, try EndToEndTests.ed25519Credentials(), logger: logger) { rest in
+        try await Self.withVenue("fills-on-stream", futures: false) { env, config, rest, logger in
             var answer = try await rest.newOrder([("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "0.001"),
                                                   ("newClientOrderId", "on-stream")])
             try #require(answer.status == "FILLED")
