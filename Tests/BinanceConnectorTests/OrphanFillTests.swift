@@ -120,7 +120,8 @@ import Testing
             #expect(try await states() == [.accepted])
             #expect(try await EndToEndTests.readAll(env.js, stream: "TRADES", filter: "trades.binance.spot.>").isEmpty)
             // No stream here: after the grace period the trades are read, then the order is FILLED.
-            try await Task.sleep(for: BinanceExecutionClient.fillsOnStreamGrace + .seconds(1))
+            try await Task.sleep(for: BinanceExecutionClient.fillsOnStreamGrace)
+            try await FuturesEndToEndTests.waitFor("on-stream FILLED after the grace period") { try await states().last == .filled }
             let venueTrades = try await rest.myTrades(symbol: "BTCUSDT", orderId: answer.orderId)
             try await Self.expectEveryTradeOnce(env.js, market: "spot", venueTradeIDs: venueTrades.map(\.id), orders: ["on-stream"])
             #expect(try await states() == [.accepted, .filled])
