@@ -439,8 +439,8 @@ public final class BinanceExecutionClient: @unchecked Sendable {
         let symbol = r.symbol
         learn(r, venueID: venueID)
         let filledBefore = store.withLock { $0.orders[venueID]?.filled ?? 0 }
-        if fillsOnStream, (r.fills ?? []).isEmpty,
-           let executed = r.executedQty.flatMap({ FixedPoint.decimal($0) }).map({ FixedPoint.rescale($0, to: 8) }), executed > filledBefore {
+        let filled = r.executedQty.flatMap { FixedPoint.decimal($0) }.map { FixedPoint.rescale($0, to: 8) }
+        if fillsOnStream, (r.fills ?? []).isEmpty, let executed = filled, executed > filledBefore {
             await publishOrderUpdate(venueID: venueID, symbol: symbol, venueOrderID: r.orderId, status: .accepted, filled: nil, cumQuote: nil,
                                      timeMs: r.updateTime ?? r.transactTime ?? r.time ?? 0, last: nil)
             Task { [self] in
@@ -460,7 +460,6 @@ public final class BinanceExecutionClient: @unchecked Sendable {
             await publishFill(fill, venueID: venueID)
         }
         let status = BinanceMapping.status(r.status ?? "NEW")
-        let filled = r.executedQty.flatMap { FixedPoint.decimal($0) }.map { FixedPoint.rescale($0, to: 8) }
         let quote = r.cummulativeQuoteQty.flatMap { FixedPoint.decimal($0) }.map { FixedPoint.rescale($0, to: 8) }
         // Filled beyond what this process has published, and no fills in the answer (a query): read them, before
         // the order's new state, so that no consumer sees FILLED without its trades. (A fault-suite run lost 16
@@ -758,21 +757,7 @@ public final class BinanceExecutionClient: @unchecked Sendable {
             }
             let since = rest.clock.nowMs() - config.reconcileLookback.milliseconds
             let trades = try await rest.myTrades(symbol: symbol, startTime: since)
-            var unknown: [Int64: [AccountTrade]] = [:]
-            for tr in trades {
-                let venueID = store.withLock { s in s.orders.values.first { $0.venueOrderID == tr.orderId && $0.symbol == symbol }?.venueClientID }
-                guard let venueID else { unknown[tr.orderId, default: []].append(tr); continue }
-                await publishFill(FillFacts(tr), venueID: venueID)
-            }
-            // Fills of orders the OMS never saw acknowledged: the venue's order names its client id.
-            for (venueOrderID, fills) in unknown.sorted(by: { $0.key < $1.key }) {
-                guard let r = try? await rest.queryOrder(symbol: symbol, orderId: venueOrderID), let cid = r.clientOrderId else { continue }
-                learn(r, venueID: cid)
-                guard store.withLock({ $0.orders[cid] != nil }) else { continue }  // not placed by this OMS
-                for tr in fills { await publishFill(FillFacts(tr), venueID: cid) }
-                await apply(response: r, venueID: cid, tradesKnown: true)
-                fixed += 1
-            }
+            fixed += await publishTrades(trades.map(FillFacts.init), symbol: symbol) { [rest] in try? await rest.queryOrder(symbol: symbol, orderId: $0) }
             // Orders the OMS thinks are live but the venue does not list as open: ask for their final state.
             let openIDs = Set(venueOpen.compactMap(\.clientOrderId))
             for t in open where t.symbol == symbol && !openIDs.contains(t.venueClientID) {
@@ -806,6 +791,29 @@ public final class BinanceExecutionClient: @unchecked Sendable {
             await publish(update, subject: try? Subjects.positions(exchange: exchange, market: market), id: update.updateID)
         }
         logger.info("reconciled", metadata: ["reason": "\(reason)", "symbols": "\(symbols.count)", "missed_fills": "\(missedFills)", "orders_fixed": "\(fixed)"])
+    }
+
+    /// A symbol's recent trades (reconciliation) against the store: a trade of an order it holds is published (once);
+    /// the trades of an order it never held (placed by a process that died before publishing anything) are followed
+    /// to the order, `query` by venue order id, whose client id is the OMS order id: the order is learnt, then its
+    /// fills and its state are published. Returns how many orders were settled that way.
+    func publishTrades(_ trades: [FillFacts], symbol: String, query: (_ venueOrderID: Int64) async -> OrderResponse?) async -> Int {
+        var unknown: [Int64: [FillFacts]] = [:]
+        for f in trades {
+            let venueID = store.withLock { s in s.orders.values.first { $0.venueOrderID == f.venueOrderID && $0.symbol == symbol }?.venueClientID }
+            guard let venueID else { unknown[f.venueOrderID, default: []].append(f); continue }
+            await publishFill(f, venueID: venueID)
+        }
+        var settled = 0
+        for (venueOrderID, fills) in unknown.sorted(by: { $0.key < $1.key }) {
+            guard let r = await query(venueOrderID), let cid = r.clientOrderId else { continue }
+            learn(r, venueID: cid)
+            guard store.withLock({ $0.orders[cid] != nil }) else { continue }  // not placed by this OMS
+            for f in fills { await publishFill(f, venueID: cid) }
+            await apply(response: r, venueID: cid, tradesKnown: true)
+            settled += 1
+        }
+        return settled
     }
 
     /// Snapshot of tracked orders (tests, diagnostics).

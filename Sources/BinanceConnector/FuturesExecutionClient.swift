@@ -802,22 +802,11 @@ public final class BinanceFuturesExecutionClient: @unchecked Sendable {
             for t in open where t.symbol == symbol && !openIDs.contains(t.venueClientID) {
                 if case .found(let r) = await queryUntilKnown(symbol: symbol, venueID: t.venueClientID, msg: nil) { await apply(r, venueID: t.venueClientID) }
             }
-            var unknown: [Int64: [FuturesUserTrade]] = [:]
-            for tr in trades {
-                let venueID = core.store.withLock { s in s.orders.values.first { $0.venueOrderID == tr.orderId && $0.symbol == symbol }?.venueClientID }
-                guard let venueID else { unknown[tr.orderId, default: []].append(tr); continue }
-                await core.publishFill(.init(tr), venueID: venueID)
-            }
-            // Fills of orders this process never saw (placed by an incarnation that died before publishing anything, and
-            // no longer open): the venue's order names its client id, the OMS order id.
-            for (venueOrderID, fills) in unknown.sorted(by: { $0.key < $1.key }) {
+            _ = await core.publishTrades(trades.map(BinanceExecutionClient.FillFacts.init), symbol: symbol) { [self] venueOrderID in
                 guard let r = try? rest.decode(FuturesOrderResponse.self, try await rest.send(.GET, p + "/order", [("symbol", symbol), ("orderId", String(venueOrderID))],
-                                                                                              security: .signed, weight: 1)),
-                      let cid = r.clientOrderId else { continue }
-                core.learn(r.asOrderResponse, venueID: cid)
-                guard core.store.withLock({ $0.orders[cid] != nil }) else { continue }  // not placed by this OMS
-                for tr in fills { await core.publishFill(.init(tr), venueID: cid) }
-                await apply(r, venueID: cid)
+                                                                                              security: .signed, weight: 1)) else { return nil }
+                if let cid = r.clientOrderId { state.withLock { $0.byVenueOrderID[r.orderId] = cid } }
+                return r.asOrderResponse
             }
         }
         // Funding settled while the user stream was down has no FUNDING_FEE event to trigger the read. Payments

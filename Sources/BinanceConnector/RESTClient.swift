@@ -117,7 +117,7 @@ public final class BinanceRESTClient: Sendable {
         } catch {
             throw .notSent("cancelled")
         }
-        RequestWeightMetrics.spent(weight, api: "rest", endpoint: "\(method) \(path)")
+        limiter.recordSent(weight: weight, api: "rest", endpoint: "\(method) \(path)")
         let query = try queryString(params, security: security, timestamp: timestamp)
         var req = HTTPClientRequest(url: config.restBaseURL + path + (query.isEmpty ? "" : "?" + query))
         req.method = method

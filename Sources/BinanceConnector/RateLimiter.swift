@@ -68,6 +68,8 @@ public final class BinanceRateLimiter: Sendable {
 
     private let state: Mutex<State>
     let clock: @Sendable () -> Int64
+    /// The two counters of each API and endpoint, made once (not through the metrics factory on every order).
+    private let spentCounters = Mutex<[String: (requests: Counter, weight: Counter)]>([:])
 
     public init(limits: Limits, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
         state = Mutex(State(limits: limits))
@@ -215,12 +217,21 @@ public final class BinanceRateLimiter: Sendable {
 }
 
 
-/// Request weight spent, per API and endpoint (`binance_request_weight_total`, `binance_requests_total` on /metrics):
-/// where the per-minute budget goes, so a desk can see which calls crowd out its orders.
-enum RequestWeightMetrics {
-    static func spent(_ weight: Int, api: String, endpoint: String) {
-        let dims = [("api", api), ("endpoint", endpoint)]
-        Counter(label: "binance_requests_total", dimensions: dims).increment()
-        if weight > 0 { Counter(label: "binance_request_weight_total", dimensions: dims).increment(by: weight) }
+extension BinanceRateLimiter {
+    /// Counts one request sent and its weight, per API and endpoint (`binance_requests_total`,
+    /// `binance_request_weight_total` on /metrics): where the per-minute budget goes, so a desk can see which calls
+    /// crowd out its orders.
+    func recordSent(weight: Int, api: String, endpoint: String) {
+        let c = spentCounters.withLock { m in
+            let key = api + " " + endpoint
+            if let c = m[key] { return c }
+            let dims = [("api", api), ("endpoint", endpoint)]
+            let c = (requests: Counter(label: "binance_requests_total", dimensions: dims),
+                     weight: Counter(label: "binance_request_weight_total", dimensions: dims))
+            m[key] = c
+            return c
+        }
+        c.requests.increment()
+        if weight > 0 { c.weight.increment(by: weight) }
     }
 }

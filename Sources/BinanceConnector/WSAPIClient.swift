@@ -233,7 +233,7 @@ public final class BinanceWSAPIClient: @unchecked Sendable {
             return ((!requireReady || s.ready) ? s.writer : nil, "r\(s.generation)-\(s.nextID)")
         }
         guard let writer else { throw .notSent("ws-api session not ready") }
-        RequestWeightMetrics.spent(weight, api: "ws-api", endpoint: method)
+        limiter.recordSent(weight: weight, api: "ws-api", endpoint: method)
         let text = try requestText(id: id, method: method, params: params, auth: auth, timestamp: timestamp)
         let timeout = timeout ?? config.requestTimeout
         let env: WSAPIEnvelope
